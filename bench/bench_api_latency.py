@@ -1,0 +1,120 @@
+"""Latency of the market-data API under load: 32 concurrent clients against a running `kstock serve`.
+
+    .venv/bin/python bench/bench_api_latency.py [--years 10] [--requests 5000] [--concurrency 32]
+        [--database-url postgresql+asyncpg://postgres@127.0.0.1:5432/kstock_bench] [--workers 1]
+
+Targets (issue: foundation): GET /v1/stocks/005930 p99 < 20 ms; ten years of daily prices p99 < 50 ms.
+The dataset is the demo dataset made with --years 10 (made once and kept under bench/results/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bench.loadgen import machine, run_load
+from kstock.config import Settings
+from kstock.db import migrate
+from kstock.db.engine import create_engine
+from kstock.market.demo import database_is_empty, generate_demo
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def ensure_dataset(settings: Settings, stocks: int, years: int) -> None:
+    engine: AsyncEngine = create_engine(settings)
+    try:
+        await migrate.upgrade(engine)
+        if await database_is_empty(engine):
+            started = time.perf_counter()
+            await generate_demo(
+                engine, stocks=stocks, years=years, seed=settings.demo_seed, replace=False, progress=None
+            )
+            print(f"dataset: generated {stocks} stocks x {years} years in {time.perf_counter() - started:.1f} s")
+    finally:
+        await engine.dispose()
+
+
+def wait_ready(port: int, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("server did not become ready")
+
+
+async def measure(port: int, requests: int, concurrency: int, years: int) -> None:
+    to_date = dt.date.today()
+    from_date = to_date.replace(year=to_date.year - years)
+    cases = [
+        ("GET /v1/stocks/005930", ["/v1/stocks/005930"], 20.0),
+        (
+            f"GET /v1/stocks/005930/prices ({years}y daily)",
+            [f"/v1/stocks/005930/prices?from_date={from_date}&to_date={to_date}"],
+            50.0,
+        ),
+    ]
+    for label, paths, target in cases:
+        result = await run_load("127.0.0.1", port, paths, label=label, concurrency=concurrency, requests=requests)
+        verdict = "OK" if result.percentile(99) < target else "MISSED"
+        print(f"{result.line()}  target p99<{target:.0f} ms: {verdict}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--stocks", type=int, default=2_400)
+    parser.add_argument("--years", type=int, default=10)
+    parser.add_argument("--requests", type=int, default=5_000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+
+    results = ROOT / "bench" / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    url = args.database_url or f"sqlite+aiosqlite:///{results / f'latency_{args.stocks}x{args.years}y.db'}"
+    settings = Settings(database_url=url)
+    print(f"machine: {machine()}")
+    print(f"database: {url.split('@')[-1]}  server workers: {args.workers}  clients: {args.concurrency}")
+    asyncio.run(ensure_dataset(settings, args.stocks, args.years))
+
+    port = free_port()
+    env = {**os.environ, "KSTOCK_DATABASE_URL": url, "KSTOCK_LOG_LEVEL": "WARNING"}
+    kstock = Path(sys.executable).parent / "kstock"
+    server = subprocess.Popen(  # noqa: S603 - our own command
+        [str(kstock), "serve", "--port", str(port), "--workers", str(args.workers)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_ready(port)
+        asyncio.run(measure(port, args.requests, args.concurrency, args.years))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+"""kstock: market data, screening, portfolios and paper trading for Korean equities."""
+
+__version__ = "0.1.0"

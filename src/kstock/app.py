@@ -1,0 +1,85 @@
+"""``create_app(settings)``: the FastAPI application and the lifespan that owns its resources."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from kstock import __version__
+from kstock.api import v1
+from kstock.config import Settings, get_settings
+from kstock.db import migrate
+from kstock.db.engine import create_engine, create_sessionmaker
+from kstock.gateway.errors import install_error_handlers
+from kstock.gateway.request_id import RequestIdMiddleware
+from kstock.health import router as health_router
+from kstock.logging import configure_logging
+
+log = structlog.get_logger("kstock.app")
+
+DESCRIPTION = """
+Market data, screening, portfolios and paper trading for Korean equities (KOSPI, KOSDAQ, KONEX).
+
+* KRW amounts are integers; prices are on the KRX tick grid.
+* Lists are paged with `page` and `per_page` (at most 100) and carry `meta {page, per_page, total, pages}`.
+* Every error has one body: `{error, message, details, timestamp, path, request_id}`;
+  every response carries `X-Request-ID`.
+"""
+
+
+async def _check_schema(engine: AsyncEngine) -> None:
+    # A database that is down or behind does not stop the process: /ready reports it until it is fixed.
+    try:
+        revision = await migrate.current_revision(engine)
+    except Exception as exc:  # any driver error
+        log.warning("database_unreachable_at_start", error=str(exc))
+        return
+    if revision != migrate.head_revision():
+        log.warning("schema_not_at_head", current=revision, head=migrate.head_revision())
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The application for ``settings`` (from the environment when omitted).
+
+    Nothing connects here: the lifespan builds the engine on start and disposes of it on shutdown.
+    """
+    settings = settings or get_settings()
+    settings.check_for_startup()
+    configure_logging(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings)
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        try:
+            await _check_schema(engine)
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="kstock",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "stocks", "description": "Instruments, prices, financials"},
+            {"name": "health", "description": "Probes for load balancers and orchestrators"},
+        ],
+    )
+    install_error_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
+    app.include_router(health_router)
+    app.include_router(v1)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory`` and ``kstock serve``."""
+    return create_app(get_settings())

@@ -1,0 +1,1 @@
+"""The ``kstock`` command: thin typer commands that call services."""

@@ -1,0 +1,191 @@
+"""``kstock``: serve the API, manage the schema, load demo or real KRX data."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from kstock.config import ConfigurationError, Settings, get_settings
+from kstock.db import migrate
+from kstock.db.engine import create_engine
+
+app = typer.Typer(help="kstock: market data, screening, portfolios and paper trading for Korean equities.")
+db_app = typer.Typer(help="Database schema (Alembic migrations).")
+data_app = typer.Typer(help="Load data: the demo dataset or real KRX files.")
+app.add_typer(db_app, name="db")
+app.add_typer(data_app, name="data")
+
+console = Console(stderr=True)
+T = TypeVar("T")
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def _with_engine(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    async def run() -> T:
+        engine = create_engine(settings)
+        try:
+            return await work(engine)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    settings = get_settings()
+    _with_engine(settings, lambda engine: migrate.upgrade(engine, revision))
+    console.print(f"database at revision [bold]{revision}[/]")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
+    """Revert migrations down to REVISION ('base' empties the schema)."""
+    _with_engine(get_settings(), lambda engine: migrate.downgrade(engine, revision))
+    console.print(f"database at revision [bold]{revision}[/]")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's current revision and the code's head."""
+    current = _with_engine(get_settings(), migrate.current_revision)
+    typer.echo(f"current: {current or 'none'}  head: {migrate.head_revision()}")
+
+
+@data_app.command("demo")
+def data_demo(
+    stocks: Annotated[int | None, typer.Option(help="number of instruments (default KSTOCK_DEMO_STOCKS)")] = None,
+    years: Annotated[int | None, typer.Option(help="years of daily bars (default KSTOCK_DEMO_YEARS)")] = None,
+    seed: Annotated[int | None, typer.Option(help="random seed; the same seed gives the same data")] = None,
+    replace: Annotated[bool, typer.Option(help="replace existing market data")] = False,
+) -> None:
+    """Generate the deterministic demo dataset and load it."""
+    from kstock.market.demo import DemoDataExistsError, generate_demo
+
+    settings = get_settings()
+
+    async def work(engine: AsyncEngine) -> None:
+        await migrate.upgrade(engine)
+        with _progress() as progress:
+            summary = await generate_demo(
+                engine,
+                stocks=stocks or settings.demo_stocks,
+                years=years or settings.demo_years,
+                seed=settings.demo_seed if seed is None else seed,
+                replace=replace,
+                progress=progress,
+            )
+        console.print(summary.as_table())
+
+    try:
+        _with_engine(settings, work)
+    except DemoDataExistsError as exc:
+        console.print(f"[red]{exc.message}[/]")
+        raise typer.Exit(code=1) from exc
+
+
+@data_app.command("import-listing")
+def data_import_listing(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
+    """Import a KRX listing file (krx_desc_*, krx_quotes_marcap_* or krx_delisting_*; .csv, .csv.gz, .csv.xz)."""
+    from kstock.market.importers import import_listing
+
+    settings = get_settings()
+
+    async def work(engine: AsyncEngine) -> bool:
+        await migrate.upgrade(engine)
+        with _progress() as progress:
+            summary = await import_listing(engine, file, batch_size=settings.import_batch_size, progress=progress)
+        console.print(summary.as_table())
+        return summary.ok
+
+    if not _with_engine(settings, work):
+        raise typer.Exit(code=1)
+
+
+@data_app.command("import-prices")
+def data_import_prices(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
+    """Import daily prices (code,date,open,high,low,close,volume; .csv, .csv.gz, .csv.xz)."""
+    from kstock.market.importers import import_prices
+
+    settings = get_settings()
+
+    async def work(engine: AsyncEngine) -> bool:
+        await migrate.upgrade(engine)
+        with _progress() as progress:
+            summary = await import_prices(engine, file, batch_size=settings.import_batch_size, progress=progress)
+        console.print(summary.as_table())
+        return summary.ok
+
+    if not _with_engine(settings, work):
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to bind")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 1,
+    demo: Annotated[bool, typer.Option(help="fill an empty database with the demo dataset first")] = False,
+) -> None:
+    """Run the API server (applies migrations first unless KSTOCK_AUTO_MIGRATE=false)."""
+    import uvicorn
+
+    from kstock.market.demo import database_is_empty, generate_demo
+
+    settings = get_settings()
+    try:
+        settings.check_for_startup()
+    except ConfigurationError as exc:
+        console.print(f"[red]refusing to start:[/] {exc}")
+        raise typer.Exit(code=2) from exc
+
+    async def prepare(engine: AsyncEngine) -> None:
+        if settings.auto_migrate or demo:
+            await migrate.upgrade(engine)
+        if demo and await database_is_empty(engine):
+            console.print("empty database: generating the demo dataset (once)")
+            with _progress() as progress:
+                summary = await generate_demo(
+                    engine,
+                    stocks=settings.demo_stocks,
+                    years=settings.demo_years,
+                    seed=settings.demo_seed,
+                    replace=False,
+                    progress=progress,
+                )
+            console.print(summary.as_table())
+
+    _with_engine(settings, prepare)
+    console.print(f"kstock API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
+    uvicorn.run(
+        "kstock.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        proxy_headers=True,
+    )
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()

@@ -1,0 +1,88 @@
+"""Settings, read from ``KSTOCK_*`` environment variables (and an optional ``.env`` file)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Final
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET_KEY: Final = "change-me-kstock-development-secret"  # noqa: S105 - the known default we refuse in production
+MIN_SECRET_KEY_LENGTH: Final = 32
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+    TESTING = "testing"
+
+
+class ConfigurationError(RuntimeError):
+    """Settings that the server refuses to start with."""
+
+
+class Settings(BaseSettings):
+    """Every setting of a kstock process. Field ``x`` is read from ``KSTOCK_X``."""
+
+    model_config = SettingsConfigDict(env_prefix="KSTOCK_", env_file=".env", extra="ignore")
+
+    env: Environment = Environment.DEVELOPMENT
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///./kstock.db",
+        description="SQLAlchemy async URL: sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db",
+    )
+    redis_url: str | None = Field(default=None, description="redis://host:port/db; unset = in-process")
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
+    auto_migrate: bool = Field(default=True, description="apply pending migrations when the server starts")
+
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=10, ge=0, le=200)
+    db_echo: bool = False
+
+    log_level: str = "INFO"
+    log_json: bool = Field(default=False, description="JSON log lines (one object per line) instead of text")
+
+    demo_stocks: int = Field(default=2_400, ge=10, le=20_000)
+    demo_years: int = Field(default=5, ge=1, le=30)
+    demo_seed: int = 20_240_101
+
+    import_batch_size: int = Field(default=100_000, ge=100, le=5_000_000)
+    cache_max_entries: int = Field(default=4_096, ge=0, description="in-process response cache; 0 = off")
+
+    @field_validator("log_level")
+    @classmethod
+    def _upper_level(cls, value: str) -> str:
+        return value.upper()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """Filesystem path of a file-backed SQLite database, None for PostgreSQL or in-memory SQLite."""
+        if not self.is_sqlite:
+            return None
+        _, _, path = self.database_url.partition(":///")
+        if not path or path.startswith(":memory:"):
+            return None
+        return Path(path.split("?", 1)[0])
+
+    def check_for_startup(self) -> None:
+        """Refuse settings that must never reach production."""
+        if self.env is Environment.PRODUCTION:
+            secret = self.secret_key.get_secret_value()
+            if secret == DEFAULT_SECRET_KEY or len(secret) < MIN_SECRET_KEY_LENGTH:
+                raise ConfigurationError(
+                    "KSTOCK_SECRET_KEY must be set to a random value of at least "
+                    f"{MIN_SECRET_KEY_LENGTH} characters when KSTOCK_ENV=production"
+                )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings from the environment, read once per process."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Database engine, sessions, model base and migrations."""

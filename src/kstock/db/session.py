@@ -1,0 +1,37 @@
+"""The session dependency: one transaction per request, committed on success, rolled back on error."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+
+def get_sessionmaker(request: Request) -> async_sessionmaker[Any]:
+    maker: async_sessionmaker[Any] = request.app.state.sessionmaker
+    return maker
+
+
+def get_engine(request: Request) -> AsyncEngine:
+    engine: AsyncEngine = request.app.state.engine
+    return engine
+
+
+async def get_session(
+    maker: Annotated[async_sessionmaker[Any], Depends(get_sessionmaker)],
+) -> AsyncIterator[AsyncSession]:
+    """Services ``flush()``; the commit happens here, once, when the endpoint returned without error."""
+    async with maker() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            await session.commit()
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+EngineDep = Annotated[AsyncEngine, Depends(get_engine)]

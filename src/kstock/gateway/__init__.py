@@ -1,0 +1,1 @@
+"""Gateway concerns applied to every request: request ids, error rendering, logging."""

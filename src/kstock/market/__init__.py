@@ -1,0 +1,1 @@
+"""Instruments, daily bars, financial statements and derived indicators; the market-data API."""

@@ -1,0 +1,171 @@
+"""HTTP routes of the market-data API: parse, call the service, shape the response."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Final
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BeforeValidator
+from starlette.responses import Response
+
+from kstock.db.session import SessionDep
+from kstock.errors import error_responses
+from kstock.kit.calendar import today_kst
+from kstock.kit.fields import model_paths, parse_fields, select
+from kstock.kit.pagination import PageDep, page_meta
+from kstock.kit.responses import JSONResponse
+from kstock.market import service
+from kstock.market.schemas import (
+    Financials,
+    Interval,
+    MarketFilter,
+    PeriodType,
+    PriceHistory,
+    SearchResult,
+    SortField,
+    SortOrder,
+    StockDetail,
+    StockList,
+    StockSummary,
+)
+
+router = APIRouter(prefix="/stocks", tags=["stocks"])
+
+SUMMARY_FIELDS: Final = model_paths(StockSummary)
+DETAIL_FIELDS: Final = model_paths(StockDetail)
+ALWAYS_SELECTED: Final = ("code",)
+
+
+def _upper(value: object) -> object:
+    return value.upper() if isinstance(value, str) else value
+
+
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
+MarketQuery = Annotated[
+    MarketFilter,
+    BeforeValidator(_upper),
+    Query(description="KOSPI, KOSDAQ, KONEX or ALL (case-insensitive)"),
+]
+FieldsQuery = Annotated[
+    str | None,
+    Query(
+        description="comma-separated fields to return, dotted for nested ones (code is always included)",
+        examples=["code,name,latest_price.close_price"],
+        max_length=2000,
+    ),
+]
+StockCode = Annotated[
+    str, Path(description="KRX short code: 6 digits or upper-case letters", examples=["005930"], max_length=12)
+]
+
+
+@router.get(
+    "",
+    response_model=StockList,
+    summary="List stocks",
+    description="Instruments with their latest price, filtered by market and sector, paged. "
+    "Sorted by code unless `sort_by` says otherwise; nulls sort last.",
+    responses=error_responses(400),
+)
+async def list_stocks(
+    session: SessionDep,
+    page: PageDep,
+    market: MarketQuery = MarketFilter.ALL,
+    sector: Annotated[str | None, Query(max_length=100, examples=["전기전자"])] = None,
+    sort_by: Annotated[SortField, BeforeValidator(_lower)] = SortField.CODE,
+    order: Annotated[SortOrder, BeforeValidator(_lower)] = SortOrder.ASC,
+    fields: FieldsQuery = None,
+) -> Response:
+    selection = parse_fields(fields, SUMMARY_FIELDS, ALWAYS_SELECTED)
+    stocks, total = await service.list_stocks(
+        session,
+        market=None if market is MarketFilter.ALL else market.value,
+        sector=sector or None,
+        sort_by=sort_by.value,
+        descending=order is SortOrder.DESC,
+        offset=page.offset,
+        limit=page.per_page,
+    )
+    return JSONResponse({"stocks": [select(s, selection) for s in stocks], "meta": page_meta(page, total)})
+
+
+@router.get(
+    "/search",
+    response_model=SearchResult,
+    summary="Search stocks",
+    description="By code prefix (`0059`) or a substring of the Korean or English name (`삼성`, `naver`). "
+    "Exact code first, then code prefix, exact name, name prefix, other matches; larger companies first.",
+    responses=error_responses(400),
+)
+async def search_stocks(
+    session: SessionDep,
+    q: Annotated[str, Query(min_length=1, max_length=50, description="code prefix or name part", examples=["삼성"])],
+    market: MarketQuery = MarketFilter.ALL,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> Response:
+    query = q.strip()
+    stocks = (
+        await service.search(session, query, None if market is MarketFilter.ALL else market.value, limit)
+        if query
+        else []
+    )
+    return JSONResponse({"query": query, "stocks": stocks, "meta": {"count": len(stocks), "limit": limit}})
+
+
+@router.get(
+    "/{stock_code}",
+    response_model=StockDetail,
+    summary="One stock",
+    description="Identity, latest price and derived indicators (PER, PBR, ROE, dividend yield, 52-week range).",
+    responses=error_responses(400, 404),
+)
+async def get_stock(session: SessionDep, stock_code: StockCode, fields: FieldsQuery = None) -> Response:
+    code = service.normalize_code(stock_code)
+    selection = parse_fields(fields, DETAIL_FIELDS, ALWAYS_SELECTED)
+    return JSONResponse(select(await service.get_stock(session, code), selection))
+
+
+@router.get(
+    "/{stock_code}/prices",
+    response_model=PriceHistory,
+    summary="Price history",
+    description="Daily bars, or weekly/monthly aggregates (first open, max high, min low, last close, summed "
+    "volume; `trade_date` is the last trading day of the period). Defaults: the year up to today.",
+    responses=error_responses(400, 404, 422),
+)
+async def get_prices(
+    session: SessionDep,
+    stock_code: StockCode,
+    from_date: Annotated[dt.date | None, Query(examples=["2025-01-01"])] = None,
+    to_date: Annotated[dt.date | None, Query(examples=["2025-12-31"])] = None,
+    interval: Annotated[Interval, BeforeValidator(_lower)] = Interval.DAILY,
+) -> Response:
+    code = service.normalize_code(stock_code)
+    start, end = service.resolve_range(from_date, to_date, today_kst())
+    prices = await service.price_history(session, code, start, end, interval)
+    return JSONResponse(
+        {"stock_code": code, "interval": interval.value, "from_date": start, "to_date": end, "prices": prices}
+    )
+
+
+@router.get(
+    "/{stock_code}/financials",
+    response_model=Financials,
+    summary="Financial statements",
+    description="Quarterly or annual statements for the latest `years` fiscal years on file, newest first. "
+    "ROE = net profit / equity (quarterly figures annualised x4).",
+    responses=error_responses(400, 404),
+)
+async def get_financials(
+    session: SessionDep,
+    stock_code: StockCode,
+    period_type: Annotated[PeriodType, BeforeValidator(_lower)] = PeriodType.ANNUAL,
+    years: Annotated[int, Query(ge=1, le=10, description="fiscal years, at most 10")] = 5,
+) -> Response:
+    code = service.normalize_code(stock_code)
+    rows = await service.financials(session, code, period_type, years)
+    return JSONResponse({"stock_code": code, "period_type": period_type.value, "financials": rows})
