@@ -1,6 +1,6 @@
 """Latency of the market-data API under load: 32 concurrent clients against a running `kstock serve`.
 
-    .venv/bin/python bench/bench_api_latency.py [--years 10] [--requests 5000] [--concurrency 32]
+    .venv/bin/python -m bench.bench_api_latency [--years 10] [--requests 5000] [--concurrency 32]
         [--database-url postgresql+asyncpg://postgres@127.0.0.1:5432/kstock_bench] [--workers 1]
 
 Targets (issue: foundation): GET /v1/stocks/005930 p99 < 20 ms; ten years of daily prices p99 < 50 ms.
@@ -88,7 +88,15 @@ def main() -> None:
     parser.add_argument("--years", type=int, default=10)
     parser.add_argument("--requests", type=int, default=5_000)
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[1, 2], help="server worker counts to measure (default: 1 2)"
+    )
+    parser.add_argument(
+        "--no-cache-run",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also measure with the response cache off (every request reads the database)",
+    )
     args = parser.parse_args()
 
     results = ROOT / "bench" / "results"
@@ -96,14 +104,24 @@ def main() -> None:
     url = args.database_url or f"sqlite+aiosqlite:///{results / f'latency_{args.stocks}x{args.years}y.db'}"
     settings = Settings(database_url=url)
     print(f"machine: {machine()}")
-    print(f"database: {url.split('@')[-1]}  server workers: {args.workers}  clients: {args.concurrency}")
+    print(f"database: {url.split('@')[-1]}  clients: {args.concurrency}  requests per case: {args.requests}")
     asyncio.run(ensure_dataset(settings, args.stocks, args.years))
+    runs = [(workers, True) for workers in args.workers]
+    if args.no_cache_run:
+        runs.append((max(args.workers), False))
+    for workers, cache in runs:
+        print(f"\n-- server workers: {workers}, response cache: {'on' if cache else 'off'}")
+        run_server(url, workers, cache, args)
 
+
+def run_server(url: str, workers: int, cache: bool, args: argparse.Namespace) -> None:
     port = free_port()
     env = {**os.environ, "KSTOCK_DATABASE_URL": url, "KSTOCK_LOG_LEVEL": "WARNING"}
+    if not cache:
+        env["KSTOCK_CACHE_MAX_ENTRIES"] = "0"
     kstock = Path(sys.executable).parent / "kstock"
     server = subprocess.Popen(  # noqa: S603 - our own command
-        [str(kstock), "serve", "--port", str(port), "--workers", str(args.workers)],
+        [str(kstock), "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,7 +19,9 @@ from kstock.db.engine import create_engine, create_sessionmaker
 from kstock.gateway.errors import install_error_handlers
 from kstock.gateway.request_id import RequestIdMiddleware
 from kstock.health import router as health_router
+from kstock.kit.cache import ResponseCache
 from kstock.logging import configure_logging
+from kstock.market.snapshot import MarketSnapshot
 
 log = structlog.get_logger("kstock.app")
 
@@ -31,15 +35,18 @@ Market data, screening, portfolios and paper trading for Korean equities (KOSPI,
 """
 
 
-async def _check_schema(engine: AsyncEngine) -> None:
-    # A database that is down or behind does not stop the process: /ready reports it until it is fixed.
+async def _check_schema(engine: AsyncEngine) -> bool:
+    """True when the schema is current. A database that is down or behind does not stop the process: /ready
+    reports it, and the snapshot's refresh loop loads the market once the database is back."""
     try:
         revision = await migrate.current_revision(engine)
     except Exception as exc:  # any driver error
         log.warning("database_unreachable_at_start", error=str(exc))
-        return
+        return False
     if revision != migrate.head_revision():
         log.warning("schema_not_at_head", current=revision, head=migrate.head_revision())
+        return False
+    return True
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -54,13 +61,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings)
+        snapshot = MarketSnapshot()
+        cache = ResponseCache(settings.cache_max_entries)
+        snapshot.on_change(cache.clear)
         app.state.settings = settings
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.market_snapshot = snapshot
+        app.state.response_cache = cache
+        refresher: asyncio.Task[None] | None = None
         try:
-            await _check_schema(engine)
+            if await _check_schema(engine):
+                await snapshot.load(engine)
+            if settings.snapshot_refresh_s > 0:
+                refresher = asyncio.create_task(snapshot.run_refresh_loop(engine, settings.snapshot_refresh_s))
             yield
         finally:
+            if refresher is not None:
+                refresher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await refresher
             await engine.dispose()
 
     app = FastAPI(

@@ -50,7 +50,10 @@ class Settings(BaseSettings):
     demo_seed: int = 20_240_101
 
     import_batch_size: int = Field(default=100_000, ge=100, le=5_000_000)
-    cache_max_entries: int = Field(default=4_096, ge=0, description="in-process response cache; 0 = off")
+    cache_max_entries: int = Field(default=1_024, ge=0, description="in-process response cache entries; 0 = off")
+    snapshot_refresh_s: float = Field(
+        default=5.0, ge=0, description="how often each instance checks for new market data; 0 = never"
+    )
 
     @field_validator("log_level")
     @classmethod

@@ -9,6 +9,7 @@ from kstock import __version__
 from kstock.db import migrate
 from kstock.db.session import EngineDep
 from kstock.errors import ServiceUnavailableError, error_responses
+from kstock.market.dependencies import SnapshotDep
 from kstock.market.schemas import Health, Readiness
 
 router = APIRouter(tags=["health"])
@@ -21,8 +22,8 @@ async def health() -> Health:
 
 
 @router.get("/ready", response_model=Readiness, summary="Ready", responses=error_responses(503))
-async def ready(engine: EngineDep) -> Readiness:
-    """Ready to serve: the database answers and its schema is at the code's head revision."""
+async def ready(engine: EngineDep, snapshot: SnapshotDep) -> Readiness:
+    """Ready to serve: the database answers, its schema is at the code's head revision, the market is loaded."""
     try:
         async with engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
@@ -32,4 +33,12 @@ async def ready(engine: EngineDep) -> Readiness:
     head = migrate.head_revision()
     if revision != head:
         raise ServiceUnavailableError("Database schema is not up to date", {"schema": revision, "expected": head})
-    return Readiness(status="ready", checks={"database": "ok", "schema": revision or ""})
+    if not snapshot.loaded:
+        try:
+            await snapshot.load(engine)
+        except Exception as exc:
+            raise ServiceUnavailableError("Market data not loaded", {"market_snapshot": "not loaded"}) from exc
+    return Readiness(
+        status="ready",
+        checks={"database": "ok", "schema": revision or "", "market_snapshot": f"version {snapshot.version}"},
+    )

@@ -1,5 +1,5 @@
 """Imports every domain's models so that the metadata (and Alembic) sees all tables."""
 
-from kstock.market.models import DailyBar, FinancialStatement, Instrument, StockIndicator
+from kstock.market.models import DailyBar, DataVersion, FinancialStatement, Instrument, StockIndicator
 
-__all__ = ["DailyBar", "FinancialStatement", "Instrument", "StockIndicator"]
+__all__ = ["DailyBar", "DataVersion", "FinancialStatement", "Instrument", "StockIndicator"]

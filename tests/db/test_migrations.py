@@ -12,7 +12,7 @@ from kstock.db.base import Base
 from kstock.db.engine import create_engine
 from tests.conftest import DatabaseFactory
 
-TABLES = {"instruments", "daily_bars", "financial_statements", "stock_indicators"}
+TABLES = {"instruments", "daily_bars", "financial_statements", "stock_indicators", "data_versions"}
 
 
 def _tables(connection: Connection) -> set[str]:

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from kstock.app import create_app
 from kstock.config import ConfigurationError, Settings
+from kstock.db import migrate
 from tests.conftest import DatabaseFactory
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
@@ -94,7 +95,10 @@ async def test_health_and_ready(client: httpx.AsyncClient) -> None:
     assert health.json() == {"status": "ok", "version": "0.1.0"}
     ready = await client.get("/ready")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready", "checks": {"database": "ok", "schema": "0001"}}
+    checks = ready.json()["checks"]
+    assert checks["database"] == "ok"
+    assert checks["schema"] == migrate.head_revision()
+    assert checks["market_snapshot"].startswith("version ")
 
 
 async def test_ready_is_503_on_an_unmigrated_database(db_factory: DatabaseFactory) -> None:
@@ -102,8 +106,10 @@ async def test_ready_is_503_on_an_unmigrated_database(db_factory: DatabaseFactor
     async for http in _client(app):
         response = await http.get("/ready")
         body = assert_error_body(response, 503, "SERVICE_UNAVAILABLE", "/ready")
-        assert body["details"] == {"schema": None, "expected": "0001"}
+        assert body["details"] == {"schema": None, "expected": migrate.head_revision()}
         assert (await http.get("/health")).status_code == 200
+        unloaded = assert_error_body(await http.get("/v1/stocks"), 503, "SERVICE_UNAVAILABLE", "/v1/stocks")
+        assert unloaded["details"] == {"market_snapshot": "not loaded"}
 
 
 async def test_ready_is_503_when_the_database_is_unreachable() -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 
 async def copy_rows(
@@ -112,3 +114,24 @@ async def merge_rows(
     # Dropped at once (not only at commit) so one transaction may merge into the same table again.
     await connection.execute(text(f"DROP TABLE {'pg_temp' if postgres else 'temp'}.{stage}"))
     return MergeCounts(inserted=inserted, updated=updated, unchanged=len(rows) - inserted - updated)
+
+
+async def fetch_tuples(session: AsyncSession, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Run a read on the driver itself, skipping SQLAlchemy's per-row result processing.
+
+    For hot paths that return thousands of rows (a stock's history). ``sql`` uses ``?`` placeholders; dates in
+    ``params`` are passed as ISO text to SQLite. Values come back as the driver makes them: SQLite dates are
+    ISO text, PostgreSQL dates are ``datetime.date``.
+    """
+    connection = await session.connection()
+    driver: Any = (await connection.get_raw_connection()).driver_connection
+    if connection.dialect.name == "postgresql":
+        numbers = iter(range(1, len(params) + 1))
+        records = await driver.fetch(re.sub(r"\?", lambda _: f"${next(numbers)}", sql), *params)
+        return [tuple(record) for record in records]
+    sqlite_params = [p.isoformat() if isinstance(p, dt.date) else p for p in params]
+    cursor = await driver.execute(sql, sqlite_params)
+    try:
+        return list(await cursor.fetchall())
+    finally:
+        await cursor.close()

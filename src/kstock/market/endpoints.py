@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Final
 
+import orjson
 from fastapi import APIRouter, Path, Query
 from pydantic import BeforeValidator
 from starlette.responses import Response
@@ -16,6 +17,7 @@ from kstock.kit.fields import model_paths, parse_fields, select
 from kstock.kit.pagination import PageDep, page_meta
 from kstock.kit.responses import JSONResponse
 from kstock.market import service
+from kstock.market.dependencies import ResponseCacheDep, SnapshotDep
 from kstock.market.schemas import (
     Financials,
     Interval,
@@ -72,7 +74,7 @@ StockCode = Annotated[
     responses=error_responses(400),
 )
 async def list_stocks(
-    session: SessionDep,
+    snapshot: SnapshotDep,
     page: PageDep,
     market: MarketQuery = MarketFilter.ALL,
     sector: Annotated[str | None, Query(max_length=100, examples=["전기전자"])] = None,
@@ -81,8 +83,8 @@ async def list_stocks(
     fields: FieldsQuery = None,
 ) -> Response:
     selection = parse_fields(fields, SUMMARY_FIELDS, ALWAYS_SELECTED)
-    stocks, total = await service.list_stocks(
-        session,
+    stocks, total = service.list_stocks(
+        snapshot,
         market=None if market is MarketFilter.ALL else market.value,
         sector=sector or None,
         sort_by=sort_by.value,
@@ -123,10 +125,10 @@ async def search_stocks(
     description="Identity, latest price and derived indicators (PER, PBR, ROE, dividend yield, 52-week range).",
     responses=error_responses(400, 404),
 )
-async def get_stock(session: SessionDep, stock_code: StockCode, fields: FieldsQuery = None) -> Response:
+async def get_stock(snapshot: SnapshotDep, stock_code: StockCode, fields: FieldsQuery = None) -> Response:
     code = service.normalize_code(stock_code)
     selection = parse_fields(fields, DETAIL_FIELDS, ALWAYS_SELECTED)
-    return JSONResponse(select(await service.get_stock(session, code), selection))
+    return JSONResponse(select(service.get_stock(snapshot, code), selection))
 
 
 @router.get(
@@ -139,6 +141,7 @@ async def get_stock(session: SessionDep, stock_code: StockCode, fields: FieldsQu
 )
 async def get_prices(
     session: SessionDep,
+    cache: ResponseCacheDep,
     stock_code: StockCode,
     from_date: Annotated[dt.date | None, Query(examples=["2025-01-01"])] = None,
     to_date: Annotated[dt.date | None, Query(examples=["2025-12-31"])] = None,
@@ -146,10 +149,17 @@ async def get_prices(
 ) -> Response:
     code = service.normalize_code(stock_code)
     start, end = service.resolve_range(from_date, to_date, today_kst())
+    # History changes only when new bars are loaded, which clears the cache; repeated ranges cost a lookup.
+    key = ("prices", code, start, end, interval)
+    body = cache.get(key)
+    if body is not None:
+        return Response(body, media_type="application/json", headers={"X-Cache": "HIT"})
     prices = await service.price_history(session, code, start, end, interval)
-    return JSONResponse(
+    body = orjson.dumps(
         {"stock_code": code, "interval": interval.value, "from_date": start, "to_date": end, "prices": prices}
     )
+    cache.put(key, body)
+    return Response(body, media_type="application/json", headers={"X-Cache": "MISS"})
 
 
 @router.get(

@@ -22,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kstock.db.bulk import copy_rows
+from kstock.market.versions import MARKET_DATA, bump_version
 
 _COLUMNS = (
     "code",
@@ -91,6 +92,7 @@ async def recompute_indicators(connection: AsyncConnection) -> int:
     as_of: dt.date | None = (await connection.execute(text("SELECT MAX(trade_date) FROM daily_bars"))).scalar()
     if as_of is None:
         await connection.execute(text("DELETE FROM stock_indicators"))
+        await bump_version(connection, MARKET_DATA)
         return 0
     if isinstance(as_of, str):  # SQLite returns aggregates of dates as text
         as_of = dt.date.fromisoformat(as_of)
@@ -171,4 +173,5 @@ async def recompute_indicators(connection: AsyncConnection) -> int:
     await connection.execute(text("DELETE FROM stock_indicators"))
     rows.sort(key=lambda r: r[0])
     await copy_rows(connection, "stock_indicators", _COLUMNS, rows)
+    await bump_version(connection, MARKET_DATA)
     return len(rows)

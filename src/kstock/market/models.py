@@ -128,3 +128,15 @@ class StockIndicator(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+
+class DataVersion(Base):
+    """A counter per data set, bumped by every writer; API instances poll it to refresh their in-memory views."""
+
+    __tablename__ = "data_versions"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from kstock.db.base import AnyRow, AnySelect
-from kstock.market.models import DailyBar, FinancialStatement, Instrument, StockIndicator
+from kstock.db.base import AnyRow
+from kstock.db.bulk import fetch_tuples
+from kstock.market.models import FinancialStatement, Instrument, StockIndicator
 
 _SUMMARY_COLUMNS = (
     Instrument.code,
@@ -47,55 +47,15 @@ _DETAIL_COLUMNS = (
     StockIndicator.growth_score,
 )
 
-_SORT_COLUMNS: dict[str, Any] = {
-    "code": Instrument.code,
-    "name": Instrument.name,
-    "market_cap": StockIndicator.market_cap,
-    "close_price": StockIndicator.close_price,
-    "change_pct": StockIndicator.change_pct,
-    "volume": StockIndicator.volume,
-}
 
-
-def _filtered(statement: AnySelect, market: str | None, sector: str | None) -> AnySelect:
-    if market is not None:
-        statement = statement.where(Instrument.market == market)
-    if sector is not None:
-        statement = statement.where(Instrument.sector == sector)
-    return statement
-
-
-async def list_stocks(
-    session: AsyncSession,
-    *,
-    market: str | None,
-    sector: str | None,
-    sort_by: str,
-    descending: bool,
-    offset: int,
-    limit: int,
-) -> tuple[Sequence[AnyRow], int]:
-    """One page of instruments with their latest figures, and the total count."""
-    total = (
-        await session.execute(_filtered(select(func.count()).select_from(Instrument), market, sector))
-    ).scalar_one()
-    sort_column = _SORT_COLUMNS[sort_by]
-    order = sort_column.desc() if descending else sort_column.asc()
-    statement = _filtered(
-        select(*_SUMMARY_COLUMNS).outerjoin(StockIndicator, StockIndicator.code == Instrument.code), market, sector
-    ).order_by(order.nulls_last(), Instrument.code)
-    rows = (await session.execute(statement.offset(offset).limit(limit))).all()
-    return rows, int(total)
-
-
-async def get_stock(session: AsyncSession, code: str) -> AnyRow | None:
-    """One instrument with every derived figure, or None."""
+async def all_stocks(connection: AsyncConnection) -> Sequence[AnyRow]:
+    """Every instrument with every derived figure (the snapshot's source), by code."""
     statement = (
         select(*_DETAIL_COLUMNS)
         .outerjoin(StockIndicator, StockIndicator.code == Instrument.code)
-        .where(Instrument.code == code)
+        .order_by(Instrument.code)
     )
-    return (await session.execute(statement)).first()
+    return (await connection.execute(statement)).all()
 
 
 async def stock_exists(session: AsyncSession, code: str) -> bool:
@@ -141,14 +101,24 @@ async def search_stocks(session: AsyncSession, query: str, market: str | None, l
     return (await session.execute(statement)).all()
 
 
-async def daily_bars(session: AsyncSession, code: str, from_date: dt.date, to_date: dt.date) -> Sequence[AnyRow]:
-    """Daily bars of one stock in ``[from_date, to_date]``, oldest first."""
-    statement = (
-        select(DailyBar.trade_date, DailyBar.open, DailyBar.high, DailyBar.low, DailyBar.close, DailyBar.volume)
-        .where(DailyBar.code == code, DailyBar.trade_date >= from_date, DailyBar.trade_date <= to_date)
-        .order_by(DailyBar.trade_date)
-    )
-    return (await session.execute(statement)).all()
+_DAILY_BARS_SQL = (
+    "SELECT trade_date, open, high, low, close, volume FROM daily_bars"
+    " WHERE code = ? AND trade_date >= ? AND trade_date <= ? ORDER BY trade_date"
+)
+
+
+async def daily_bars(
+    session: AsyncSession, code: str, from_date: dt.date, to_date: dt.date
+) -> list[tuple[dt.date, int, int, int, int, int]]:
+    """Daily bars of one stock in ``[from_date, to_date]``, oldest first, as plain tuples.
+
+    Ten years are ~2,500 rows: read through the driver (half the cost of SQLAlchemy rows), dates normalised.
+    """
+    rows = await fetch_tuples(session, _DAILY_BARS_SQL, (code, from_date, to_date))
+    if rows and isinstance(rows[0][0], str):
+        parse = dt.date.fromisoformat
+        return [(parse(d), o, h, lo, c, v) for d, o, h, lo, c, v in rows]
+    return rows
 
 
 async def financial_statements(session: AsyncSession, code: str, period_type: str, years: int) -> Sequence[AnyRow]:

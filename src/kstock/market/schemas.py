@@ -149,4 +149,4 @@ class Health(BaseModel):
 
 class Readiness(BaseModel):
     status: str = Field(examples=["ready"])
-    checks: dict[str, str] = Field(examples=[{"database": "ok", "schema": "0001"}])
+    checks: dict[str, str] = Field(examples=[{"database": "ok", "schema": "0002", "market_snapshot": "version 3"}])

@@ -13,6 +13,7 @@ from kstock.errors import NotFoundError, UnprocessableError, ValidationError
 from kstock.kit.krx import is_valid_code
 from kstock.market import repository
 from kstock.market.schemas import Interval, PeriodType
+from kstock.market.snapshot import MarketSnapshot
 
 MAX_HISTORY_YEARS: Final = 50
 
@@ -31,60 +32,8 @@ def normalize_code(raw: str) -> str:
     return code
 
 
-def _latest_price(row: AnyRow) -> dict[str, Any] | None:
-    if row.close_price is None:
-        return None
-    return {
-        "close_price": row.close_price,
-        "change_pct": row.change_pct,
-        "volume": row.volume,
-        "market_cap": row.market_cap,
-        "trade_date": row.trade_date,
-    }
-
-
-def summary_dict(row: AnyRow) -> dict[str, Any]:
-    return {
-        "code": row.code,
-        "name": row.name,
-        "market": row.market,
-        "sector": row.sector,
-        "industry": row.industry,
-        "latest_price": _latest_price(row),
-    }
-
-
-def detail_dict(row: AnyRow) -> dict[str, Any]:
-    detail = summary_dict(row)
-    detail.update(
-        name_en=row.name_en,
-        isin=row.isin,
-        segment=row.segment,
-        listing_date=row.listing_date,
-        shares_outstanding=row.shares_outstanding,
-        status=row.status,
-        indicators=None
-        if row.close_price is None
-        else {
-            "per": row.per,
-            "pbr": row.pbr,
-            "roe": row.roe,
-            "dividend_yield": row.dividend_yield,
-            "eps": row.eps_ttm,
-            "bps": row.bps,
-            "dps": row.dps,
-            "high_52w": row.high_52w,
-            "low_52w": row.low_52w,
-            "quality_score": row.quality_score,
-            "value_score": row.value_score,
-            "growth_score": row.growth_score,
-        },
-    )
-    return detail
-
-
-async def list_stocks(
-    session: AsyncSession,
+def list_stocks(
+    snapshot: MarketSnapshot,
     *,
     market: str | None,
     sector: str | None,
@@ -93,19 +42,18 @@ async def list_stocks(
     offset: int,
     limit: int,
 ) -> tuple[list[dict[str, Any]], int]:
-    """A page of stocks with their latest price, and the total matching."""
-    rows, total = await repository.list_stocks(
-        session, market=market, sector=sector, sort_by=sort_by, descending=descending, offset=offset, limit=limit
+    """A page of stocks with their latest price, and the total matching (from the in-memory snapshot)."""
+    return snapshot.page(
+        market=market, sector=sector, sort_by=sort_by, descending=descending, offset=offset, limit=limit
     )
-    return [summary_dict(row) for row in rows], total
 
 
-async def get_stock(session: AsyncSession, code: str) -> dict[str, Any]:
+def get_stock(snapshot: MarketSnapshot, code: str) -> dict[str, Any]:
     """One stock's detail; 404 STOCK_NOT_FOUND when the code is unknown."""
-    row = await repository.get_stock(session, code)
-    if row is None:
+    detail = snapshot.get(code)
+    if detail is None:
         raise StockNotFoundError(f"Stock {code} not found", {"stock_code": code})
-    return detail_dict(row)
+    return detail
 
 
 async def require_stock(session: AsyncSession, code: str) -> None:

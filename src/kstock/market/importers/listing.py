@@ -40,6 +40,7 @@ from kstock.market.importers.common import (
 )
 from kstock.market.importers.listing_formats import DELISTING, DESC, ListingFormat, Row, detect_format
 from kstock.market.indicators import recompute_indicators
+from kstock.market.versions import MARKET_DATA, bump_version
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,8 +230,11 @@ async def import_listing(
     )
 
     if shares_changed and (summary.inserted or summary.updated):
-        # Market caps depend on shares outstanding.
+        # Market caps depend on shares outstanding (recomputing also bumps the market data version).
         async with engine.begin() as connection:
             summary.indicators = await recompute_indicators(connection)
+    elif summary.inserted or summary.updated:
+        async with engine.begin() as connection:
+            await bump_version(connection, MARKET_DATA)
     summary.seconds = time.perf_counter() - started
     return summary
