@@ -64,7 +64,7 @@ def wait_ready(port: int, timeout_s: float = 60) -> None:
     raise RuntimeError("server did not become ready")
 
 
-async def measure(port: int, requests: int, concurrency: int, years: int) -> None:
+async def measure(port: int, requests: int, concurrency: int, years: int, rounds: int) -> None:
     to_date = dt.date.today()
     from_date = to_date.replace(year=to_date.year - years)
     cases = [
@@ -76,9 +76,21 @@ async def measure(port: int, requests: int, concurrency: int, years: int) -> Non
         ),
     ]
     for label, paths, target in cases:
-        result = await run_load("127.0.0.1", port, paths, label=label, concurrency=concurrency, requests=requests)
-        verdict = "OK" if result.percentile(99) < target else "MISSED"
-        print(f"{result.line()}  target p99<{target:.0f} ms: {verdict}")
+        results = [
+            await run_load(
+                "127.0.0.1", port, paths, label=f"{label} round {i + 1}", concurrency=concurrency, requests=requests
+            )
+            for i in range(rounds)
+        ]
+        for result in results:
+            print(f"  {result.line()}")
+        # This VM's neighbours make single rounds noisy: the verdict uses the median round by p99.
+        median = sorted(results, key=lambda r: r.percentile(99))[len(results) // 2]
+        verdict = "OK" if median.percentile(99) < target else "MISSED"
+        print(
+            f"{label}: median round p50={median.percentile(50):.2f} ms p99={median.percentile(99):.2f} ms "
+            f"({len(median.latencies_ms) / median.seconds:.0f} req/s)  target p99<{target:.0f} ms: {verdict}"
+        )
 
 
 def main() -> None:
@@ -88,6 +100,7 @@ def main() -> None:
     parser.add_argument("--years", type=int, default=10)
     parser.add_argument("--requests", type=int, default=5_000)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per case; the median round decides")
     parser.add_argument(
         "--workers", type=int, nargs="+", default=[1, 2], help="server worker counts to measure (default: 1 2)"
     )
@@ -128,7 +141,7 @@ def run_server(url: str, workers: int, cache: bool, args: argparse.Namespace) ->
     )
     try:
         wait_ready(port)
-        asyncio.run(measure(port, args.requests, args.concurrency, args.years))
+        asyncio.run(measure(port, args.requests, args.concurrency, args.years, args.rounds))
     finally:
         server.terminate()
         server.wait(timeout=30)

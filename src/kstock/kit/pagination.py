@@ -29,7 +29,7 @@ class Page(BaseModel):
         return (self.page - 1) * self.per_page
 
 
-def page_params(
+async def page_params(
     page: Annotated[
         int,
         Query(description="1-based page number", json_schema_extra={"minimum": 1, "maximum": MAX_PAGE}),

@@ -10,12 +10,12 @@ from kstock.kit.cache import ResponseCache
 from kstock.market.snapshot import MarketSnapshot
 
 
-def get_snapshot(request: Request) -> MarketSnapshot:
+async def get_snapshot(request: Request) -> MarketSnapshot:
     snapshot: MarketSnapshot = request.app.state.market_snapshot
     return snapshot
 
 
-def get_response_cache(request: Request) -> ResponseCache:
+async def get_response_cache(request: Request) -> ResponseCache:
     cache: ResponseCache = request.app.state.response_cache
     return cache
 
