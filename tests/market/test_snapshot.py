@@ -9,11 +9,13 @@ from pathlib import Path
 import httpx
 import pytest_asyncio
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kstock.app import create_app
 from kstock.config import Settings
 from kstock.db.engine import create_engine
-from kstock.market.importers import import_listing
+from kstock.market.importers import import_listing, import_prices
+from kstock.market.versions import MARKET_DATA, current_version
 from tests.conftest import DatabaseFactory
 from tests.seed import seed_market
 
@@ -66,3 +68,28 @@ async def test_new_listing_appears_after_the_refresh_and_caches_are_dropped(
     assert (await http.get("/v1/stocks?market=KOSPI")).json()["meta"]["total"] == 5
     assert (await http.get(RANGE)).headers["x-cache"] == "MISS"
     assert app.state.market_snapshot.version >= 2
+
+
+async def test_loaders_bump_the_version_only_when_data_changed(clean_engine: AsyncEngine, tmp_path: Path) -> None:
+    listing = tmp_path / "listing.csv"
+    listing.write_text(LISTING, encoding="utf-8-sig")
+    prices = tmp_path / "prices.csv"
+    prices.write_text("code,date,open,high,low,close,volume\n373220,2025-01-02,360000,365000,355000,362000,1000\n")
+
+    async def version() -> int:
+        async with clean_engine.connect() as connection:
+            return await current_version(connection, MARKET_DATA)
+
+    before = await version()
+    await import_listing(clean_engine, listing, batch_size=10, progress=None, rejects_path=tmp_path / "r.csv")
+    after_listing = await version()
+    assert after_listing > before
+    first = await import_prices(clean_engine, prices, batch_size=10, progress=None, rejects_path=tmp_path / "r.csv")
+    assert first.inserted == 1
+    after_prices = await version()
+    assert after_prices > after_listing
+    again = await import_prices(clean_engine, prices, batch_size=10, progress=None, rejects_path=tmp_path / "r.csv")
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 1)
+    assert await version() == after_prices
+    await import_listing(clean_engine, listing, batch_size=10, progress=None, rejects_path=tmp_path / "r.csv")
+    assert await version() == after_prices

@@ -102,40 +102,33 @@ def data_demo(
         raise typer.Exit(code=1) from exc
 
 
-@data_app.command("import-listing")
-def data_import_listing(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
-    """Import a KRX listing file (krx_desc_*, krx_quotes_marcap_* or krx_delisting_*; .csv, .csv.gz, .csv.xz)."""
-    from kstock.market.importers import import_listing
+def _run_import(kind: str, file: Path) -> None:
+    from kstock.market.importers import import_listing, import_prices
 
+    importer = import_listing if kind == "listing" else import_prices
     settings = get_settings()
 
     async def work(engine: AsyncEngine) -> bool:
         await migrate.upgrade(engine)
         with _progress() as progress:
-            summary = await import_listing(engine, file, batch_size=settings.import_batch_size, progress=progress)
+            summary = await importer(engine, file, batch_size=settings.import_batch_size, progress=progress)
         console.print(summary.as_table())
         return summary.ok
 
     if not _with_engine(settings, work):
         raise typer.Exit(code=1)
+
+
+@data_app.command("import-listing")
+def data_import_listing(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
+    """Import a KRX listing file (krx_desc_*, krx_quotes_marcap_* or krx_delisting_*; .csv, .csv.gz, .csv.xz)."""
+    _run_import("listing", file)
 
 
 @data_app.command("import-prices")
 def data_import_prices(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
     """Import daily prices (code,date,open,high,low,close,volume; .csv, .csv.gz, .csv.xz)."""
-    from kstock.market.importers import import_prices
-
-    settings = get_settings()
-
-    async def work(engine: AsyncEngine) -> bool:
-        await migrate.upgrade(engine)
-        with _progress() as progress:
-            summary = await import_prices(engine, file, batch_size=settings.import_batch_size, progress=progress)
-        console.print(summary.as_table())
-        return summary.ok
-
-    if not _with_engine(settings, work):
-        raise typer.Exit(code=1)
+    _run_import("prices", file)
 
 
 @app.command()

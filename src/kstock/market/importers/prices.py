@@ -270,7 +270,7 @@ async def import_prices(
         batch=lambda start, stop: parsed.records(start, stop, iso_dates),
     )
     summary.phase_seconds["write"] = time.perf_counter() - write_started
-    if summary.inserted or summary.updated or summary.fatal is None:
+    if summary.inserted or summary.updated:  # an unchanged re-import leaves the indicators (and version) alone
         indicators_started = time.perf_counter()
         async with engine.begin() as connection:
             summary.indicators = await recompute_indicators(connection)
