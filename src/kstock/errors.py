@@ -135,5 +135,5 @@ _DESCRIPTIONS: dict[int, str] = {
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` entries for the given statuses, all with the error body."""
-    return {status: {"model": ErrorBody, "description": _DESCRIPTIONS[status]} for status in statuses}
+    """OpenAPI ``responses`` entries for the given statuses and 500 (any operation may fail), with the error body."""
+    return {status: {"model": ErrorBody, "description": _DESCRIPTIONS[status]} for status in (*statuses, 500)}

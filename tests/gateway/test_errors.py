@@ -140,6 +140,7 @@ async def test_openapi_declares_errors_and_examples(client: httpx.AsyncClient) -
     assert len(operations) >= 5
     for path, method, operation in operations:
         assert "400" in operation["responses"], (path, method)
+        assert "500" in operation["responses"], (path, method)
         error_schema = operation["responses"]["400"]["content"]["application/json"]["schema"]
         assert error_schema["$ref"].endswith("/ErrorBody"), path
     schemas = document["components"]["schemas"]

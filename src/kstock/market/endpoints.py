@@ -71,7 +71,7 @@ StockCode = Annotated[
     summary="List stocks",
     description="Instruments with their latest price, filtered by market and sector, paged. "
     "Sorted by code unless `sort_by` says otherwise; nulls sort last.",
-    responses=error_responses(400),
+    responses=error_responses(400, 503),
 )
 async def list_stocks(
     snapshot: SnapshotDep,
@@ -123,7 +123,7 @@ async def search_stocks(
     response_model=StockDetail,
     summary="One stock",
     description="Identity, latest price and derived indicators (PER, PBR, ROE, dividend yield, 52-week range).",
-    responses=error_responses(400, 404),
+    responses=error_responses(400, 404, 503),
 )
 async def get_stock(snapshot: SnapshotDep, stock_code: StockCode, fields: FieldsQuery = None) -> Response:
     code = service.normalize_code(stock_code)
