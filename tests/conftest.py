@@ -27,6 +27,8 @@ from kstock.db.engine import create_engine
 
 BACKEND = os.environ.get("KSTOCK_TEST_BACKEND", "sqlite")
 PG_URL = os.environ.get("KSTOCK_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432")
+# The PostgreSQL pass also puts every shared counter, revocation and channel in Redis.
+REDIS_URL = os.environ.get("KSTOCK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 KRX_DATA_DIR = Path(os.environ.get("KSTOCK_KRX_DATA_DIR", REPO_ROOT.parent / "shared" / "data" / "krx"))
 
@@ -75,11 +77,24 @@ class DatabaseFactory:
 
     async def settings(self, name: str, **overrides: object) -> Settings:
         settings = Settings(database_url=await self.url(name), env="testing")
+        if is_postgres():
+            # Keys of this run (and of this database) never meet another run's.
+            overrides = {"redis_url": REDIS_URL, "redis_prefix": f"kstock-test:{self.run_id}:{name}:", **overrides}
         return settings.model_copy(update=overrides) if overrides else settings
 
     async def drop_all(self) -> None:
         for db_name in self.created:
             await _pg_admin(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+        if is_postgres():
+            from redis.asyncio import Redis
+
+            redis = Redis.from_url(REDIS_URL)
+            try:
+                keys = [key async for key in redis.scan_iter(match=f"kstock-test:{self.run_id}:*", count=1000)]
+                if keys:
+                    await redis.delete(*keys)
+            finally:
+                await redis.aclose()
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -97,7 +112,17 @@ async def _scratch_engine(db_factory: DatabaseFactory) -> AsyncIterator[AsyncEng
     await engine.dispose()
 
 
-TABLES_CHILD_FIRST = ("stock_indicators", "financial_statements", "daily_bars", "instruments")
+TABLES_CHILD_FIRST = (
+    "audit_events",
+    "api_keys",
+    "refresh_tokens",
+    "users",
+    "stock_indicators",
+    "financial_statements",
+    "daily_bars",
+    "instruments",
+    "data_versions",
+)
 
 
 @pytest_asyncio.fixture(loop_scope="session")

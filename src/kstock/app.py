@@ -17,8 +17,11 @@ from kstock.config import Settings, get_settings
 from kstock.db import migrate
 from kstock.db.engine import create_engine, create_sessionmaker
 from kstock.gateway.errors import install_error_handlers
+from kstock.gateway.redis import create_redis
 from kstock.gateway.request_id import RequestIdMiddleware
 from kstock.health import router as health_router
+from kstock.identity.dependencies import IdentityCache
+from kstock.identity.revocation import RevocationStore
 from kstock.kit.cache import ResponseCache
 from kstock.logging import configure_logging
 from kstock.market.snapshot import MarketSnapshot
@@ -69,6 +72,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.market_snapshot = snapshot
         app.state.response_cache = cache
+        redis = create_redis(settings)
+        app.state.redis = redis
+        app.state.revocations = RevocationStore(redis, settings.redis_prefix)
+        app.state.identity_cache = IdentityCache()
         refresher: asyncio.Task[None] | None = None
         try:
             if await _check_schema(engine):
@@ -81,6 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 refresher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await refresher
+            if redis is not None:
+                await redis.aclose()
             await engine.dispose()
 
     app = FastAPI(

@@ -35,6 +35,7 @@ class Settings(BaseSettings):
         description="SQLAlchemy async URL: sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db",
     )
     redis_url: str | None = Field(default=None, description="redis://host:port/db; unset = in-process")
+    redis_prefix: str = Field(default="kstock:", description="prefix of every Redis key this deployment writes")
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
     auto_migrate: bool = Field(default=True, description="apply pending migrations when the server starts")
 
@@ -54,6 +55,26 @@ class Settings(BaseSettings):
     snapshot_refresh_s: float = Field(
         default=5.0, ge=0, description="how often each instance checks for new market data; 0 = never"
     )
+
+    # Tokens (identity)
+    jwt_issuer: str = "kstock"
+    jwt_audience: str = "kstock-api"
+    access_token_ttl_s: int = Field(default=900, ge=60, le=86_400)
+    refresh_token_ttl_s: int = Field(default=30 * 86_400, ge=3_600, le=365 * 86_400)
+    jwt_leeway_s: int = Field(default=10, ge=0, le=300)
+
+    # Rate limits ("N per S seconds" strings use the `limits` notation, e.g. "100/minute")
+    rate_limit_enabled: bool = Field(default=True, description="request limits; never turns off brute-force throttles")
+    rate_limit_free: str = "100/minute"
+    rate_limit_basic: str = "500/minute"
+    rate_limit_pro: str = "2000/minute"
+    rate_limit_anonymous: str = "30/minute"
+    rate_limit_data_burst: str = "10/second"
+    rate_limit_trade_burst: str = "1/second"
+    login_failures_per_account: str = "10/15minutes"
+    login_failures_per_ip: str = "50/15minutes"
+    registrations_per_ip: str = "30/hour"
+    upgrade_url: str = "https://kstock.example/pricing"
 
     @field_validator("log_level")
     @classmethod

@@ -1,5 +1,17 @@
 """Imports every domain's models so that the metadata (and Alembic) sees all tables."""
 
+from kstock.gateway.models import AuditEvent
+from kstock.identity.models import ApiKey, RefreshToken, User
 from kstock.market.models import DailyBar, DataVersion, FinancialStatement, Instrument, StockIndicator
 
-__all__ = ["DailyBar", "DataVersion", "FinancialStatement", "Instrument", "StockIndicator"]
+__all__ = [
+    "ApiKey",
+    "AuditEvent",
+    "DailyBar",
+    "DataVersion",
+    "FinancialStatement",
+    "Instrument",
+    "RefreshToken",
+    "StockIndicator",
+    "User",
+]

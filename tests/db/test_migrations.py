@@ -12,7 +12,17 @@ from kstock.db.base import Base
 from kstock.db.engine import create_engine
 from tests.conftest import DatabaseFactory
 
-TABLES = {"instruments", "daily_bars", "financial_statements", "stock_indicators", "data_versions"}
+TABLES = {
+    "instruments",
+    "daily_bars",
+    "financial_statements",
+    "stock_indicators",
+    "data_versions",
+    "users",
+    "refresh_tokens",
+    "api_keys",
+    "audit_events",
+}
 
 
 def _tables(connection: Connection) -> set[str]:

@@ -1,0 +1,1 @@
+"""Users, tokens, API keys, tiers and roles."""

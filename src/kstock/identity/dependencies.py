@@ -1,0 +1,241 @@
+"""Authentication dependencies: Bearer access tokens and ``X-API-Key`` resolve to a :class:`Principal`.
+
+The principal is resolved at most once per request and kept in ``request.state.principal``. User and API-key
+records are cached per instance for ``_CACHE_TTL_S`` seconds so an authenticated request normally costs no
+database round trip; changes made through this instance (tier, role, deactivation, key revocation) drop the
+cached entry at once, other instances see them within the TTL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Final
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select, update
+
+from kstock.config import Settings
+from kstock.errors import ForbiddenError, UnauthorizedError
+from kstock.identity.models import ApiKey, User
+from kstock.identity.principal import ALL_SCOPES, Principal, Role, Scope, Tier
+from kstock.identity.revocation import RevocationStore
+from kstock.identity.security import decode_access_token, secret_digest
+
+_CACHE_TTL_S: Final = 10.0
+_LAST_USED_EVERY_S: Final = 60.0
+_MISSING: Final = object()
+WWW_AUTHENTICATE: Final = {"WWW-Authenticate": 'Bearer realm="kstock"'}
+
+# Declared for the OpenAPI document (the padlock in /docs); parsing is done below with our own errors.
+bearer_scheme = HTTPBearer(auto_error=False, description="Access token from /v1/auth/login")
+api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key from /v1/api-keys")
+
+
+@dataclass(frozen=True, slots=True)
+class _UserRecord:
+    user_id: uuid.UUID
+    email: str
+    tier: Tier
+    role: Role
+    is_active: bool
+    fetched_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class _KeyRecord:
+    user_id: uuid.UUID
+    prefix: str
+    scopes: frozenset[Scope]
+    expires_at: dt.datetime | None
+    revoked: bool
+    fetched_at: float
+
+
+class IdentityCache:
+    """Short-lived per-instance copies of user and API-key records."""
+
+    def __init__(self) -> None:
+        self.users: dict[uuid.UUID, _UserRecord] = {}
+        self.keys: dict[str, _KeyRecord] = {}
+        self.key_last_touched: dict[str, float] = {}
+
+    def forget_user(self, user_id: uuid.UUID) -> None:
+        self.users.pop(user_id, None)
+        for digest in [d for d, record in self.keys.items() if record.user_id == user_id]:
+            self.keys.pop(digest, None)
+
+    def forget_key(self, key_hash: str) -> None:
+        self.keys.pop(key_hash, None)
+
+
+def unauthorized(message: str, reason: str) -> UnauthorizedError:
+    return UnauthorizedError(message, {"authorization": reason}, headers=WWW_AUTHENTICATE)
+
+
+async def _user(request: Request, user_id: uuid.UUID) -> _UserRecord | None:
+    cache: IdentityCache = request.app.state.identity_cache
+    record = cache.users.get(user_id)
+    now = time.monotonic()
+    if record is not None and now - record.fetched_at < _CACHE_TTL_S:
+        return record
+    async with request.app.state.sessionmaker() as session:
+        row = (
+            await session.execute(
+                select(User.id, User.email, User.tier, User.role, User.is_active).where(User.id == user_id)
+            )
+        ).first()
+    if row is None:
+        cache.users.pop(user_id, None)
+        return None
+    record = _UserRecord(row.id, row.email, Tier(row.tier), Role(row.role), row.is_active, now)
+    cache.users[user_id] = record
+    return record
+
+
+async def _key(request: Request, raw_key: str) -> _KeyRecord | None:
+    cache: IdentityCache = request.app.state.identity_cache
+    digest = secret_digest(raw_key)
+    record = cache.keys.get(digest)
+    now = time.monotonic()
+    if record is None or now - record.fetched_at >= _CACHE_TTL_S:
+        async with request.app.state.sessionmaker() as session:
+            row = (
+                await session.execute(
+                    select(ApiKey.user_id, ApiKey.prefix, ApiKey.scopes, ApiKey.expires_at, ApiKey.revoked_at).where(
+                        ApiKey.key_hash == digest
+                    )
+                )
+            ).first()
+        if row is None:
+            cache.keys.pop(digest, None)
+            return None
+        scopes = frozenset(Scope(s) for s in row.scopes.split(",") if s)
+        expires = (
+            row.expires_at.replace(tzinfo=dt.UTC)
+            if row.expires_at and row.expires_at.tzinfo is None
+            else row.expires_at
+        )
+        record = _KeyRecord(row.user_id, row.prefix, scopes, expires, row.revoked_at is not None, now)
+        cache.keys[digest] = record
+    await _touch_key(request, digest, now)
+    return record
+
+
+async def _touch_key(request: Request, digest: str, now: float) -> None:
+    # last_used_at is written at most once a minute per key per instance: not a write on every request.
+    cache: IdentityCache = request.app.state.identity_cache
+    if now - cache.key_last_touched.get(digest, -_LAST_USED_EVERY_S) < _LAST_USED_EVERY_S:
+        return
+    cache.key_last_touched[digest] = now
+    async with request.app.state.sessionmaker() as session:
+        await session.execute(
+            update(ApiKey).where(ApiKey.key_hash == digest).values(last_used_at=dt.datetime.now(dt.UTC))
+        )
+        await session.commit()
+
+
+async def _from_bearer(request: Request, token: str) -> Principal:
+    settings: Settings = request.app.state.settings
+    claims = decode_access_token(settings, token)
+    revocations: RevocationStore = request.app.state.revocations
+    if await revocations.is_revoked(claims["jti"]):
+        raise unauthorized("Access token revoked", "revoked")
+    user = await _user(request, uuid.UUID(claims["sub"]))
+    if user is None or not user.is_active:
+        raise unauthorized("Account not found or disabled", "inactive")
+    return Principal(
+        user_id=user.user_id,
+        email=user.email,
+        tier=user.tier,
+        role=user.role,
+        scopes=ALL_SCOPES,
+        token_jti=claims["jti"],
+        token_expires_at=int(claims["exp"]),
+    )
+
+
+async def _from_api_key(request: Request, raw_key: str) -> Principal:
+    key = await _key(request, raw_key)
+    if key is None or key.revoked:
+        raise unauthorized("Invalid API key", "invalid api key")
+    if key.expires_at is not None and key.expires_at <= dt.datetime.now(dt.UTC):
+        raise unauthorized("API key expired", "expired api key")
+    user = await _user(request, key.user_id)
+    if user is None or not user.is_active:
+        raise unauthorized("Account not found or disabled", "inactive")
+    return Principal(
+        user_id=user.user_id,
+        email=user.email,
+        tier=user.tier,
+        role=user.role,
+        scopes=key.scopes,
+        api_key_prefix=key.prefix,
+    )
+
+
+async def get_principal(
+    request: Request,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)] = None,
+    _api_key: Annotated[str | None, Depends(api_key_scheme)] = None,
+) -> Principal | None:
+    """The caller, or None for an anonymous request; 401 for credentials that are present but bad."""
+    state: dict[str, Any] = request.scope.setdefault("state", {})
+    cached = state.get("principal", _MISSING)
+    if cached is not _MISSING:
+        return cached  # type: ignore[no-any-return]
+    principal: Principal | None = None
+    authorization = request.headers.get("authorization")
+    api_key = request.headers.get("x-api-key")
+    if authorization is not None and api_key is not None:
+        raise unauthorized("Send either a Bearer token or an API key, not both", "ambiguous")
+    if authorization is not None:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise unauthorized("Malformed Authorization header: expected 'Bearer <token>'", "malformed")
+        principal = await _from_bearer(request, token.strip())
+    elif api_key is not None:
+        principal = await _from_api_key(request, api_key.strip())
+    state["principal"] = principal
+    return principal
+
+
+async def require_principal(principal: Annotated[Principal | None, Depends(get_principal)]) -> Principal:
+    """The caller; 401 when the request is anonymous."""
+    if principal is None:
+        raise unauthorized("Authentication required", "missing")
+    return principal
+
+
+async def require_admin(principal: Annotated[Principal, Depends(require_principal)]) -> Principal:
+    """An admin caller; 403 for everyone else."""
+    if not principal.is_admin:
+        raise ForbiddenError("Admin role required", {"required_role": "admin"})
+    return principal
+
+
+class InsufficientScopeError(ForbiddenError):
+    code = "INSUFFICIENT_SCOPE"
+    default_message = "The API key lacks the scope this operation needs"
+
+
+def require_scope(scope: Scope) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency that admits a principal holding ``scope`` (access tokens hold every scope)."""
+
+    async def check(principal: Annotated[Principal, Depends(require_principal)]) -> Principal:
+        if scope not in principal.scopes:
+            raise InsufficientScopeError(
+                details={"required_scope": scope.value, "key_scopes": sorted(principal.scopes)}
+            )
+        return principal
+
+    return check
+
+
+OptionalPrincipal = Annotated[Principal | None, Depends(get_principal)]
+CurrentPrincipal = Annotated[Principal, Depends(require_principal)]
+AdminPrincipal = Annotated[Principal, Depends(require_admin)]
