@@ -16,9 +16,14 @@ from kstock.api import v1
 from kstock.config import Settings, get_settings
 from kstock.db import migrate
 from kstock.db.engine import create_engine, create_sessionmaker
+from kstock.gateway.audit import AuditMiddleware
 from kstock.gateway.errors import install_error_handlers
+from kstock.gateway.limitstore import LimitStore
+from kstock.gateway.metrics import MetricsMiddleware, metrics_endpoint
+from kstock.gateway.ratelimit import RateLimiter, RateLimitHeadersMiddleware
 from kstock.gateway.redis import create_redis
 from kstock.gateway.request_id import RequestIdMiddleware
+from kstock.gateway.throttle import BruteForceGuard
 from kstock.health import router as health_router
 from kstock.identity.dependencies import IdentityCache
 from kstock.identity.revocation import RevocationStore
@@ -76,6 +81,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.redis = redis
         app.state.revocations = RevocationStore(redis, settings.redis_prefix)
         app.state.identity_cache = IdentityCache()
+        limit_store = LimitStore(settings.redis_url, settings.redis_prefix, settings.rate_limit_redis_probe_s)
+        app.state.limit_store = limit_store
+        app.state.rate_limiter = RateLimiter(settings, limit_store)
+        app.state.throttle = BruteForceGuard(settings, limit_store)
         refresher: asyncio.Task[None] | None = None
         try:
             if await _check_schema(engine):
@@ -88,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 refresher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await refresher
+            await limit_store.close()
             if redis is not None:
                 await redis.aclose()
             await engine.dispose()
@@ -103,8 +113,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
     )
     install_error_handlers(app)
+    # Outermost last: metrics see every request; the request id is set before the limiter's headers and the
+    # audit rows need it.
+    app.add_middleware(AuditMiddleware)
+    app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(MetricsMiddleware)
     app.include_router(health_router)
+    if settings.metrics_enabled:
+        app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     app.include_router(v1)
     return app
 

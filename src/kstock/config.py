@@ -75,6 +75,13 @@ class Settings(BaseSettings):
     login_failures_per_ip: str = "50/15minutes"
     registrations_per_ip: str = "30/hour"
     upgrade_url: str = "https://kstock.example/pricing"
+    rate_limit_redis_probe_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        description="seconds between Redis probes during an outage (limits are per instance meanwhile)",
+    )
+    metrics_enabled: bool = Field(default=True, description="serve Prometheus metrics at /metrics")
 
     @field_validator("log_level")
     @classmethod

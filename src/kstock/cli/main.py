@@ -19,8 +19,10 @@ from kstock.db.engine import create_engine
 app = typer.Typer(help="kstock: market data, screening, portfolios and paper trading for Korean equities.")
 db_app = typer.Typer(help="Database schema (Alembic migrations).")
 data_app = typer.Typer(help="Load data: the demo dataset or real KRX files.")
+users_app = typer.Typer(help="User accounts.")
 app.add_typer(db_app, name="db")
 app.add_typer(data_app, name="data")
+app.add_typer(users_app, name="users")
 
 console = Console(stderr=True)
 T = TypeVar("T")
@@ -129,6 +131,42 @@ def data_import_listing(file: Annotated[Path, typer.Argument(exists=True, dir_ok
 def data_import_prices(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
     """Import daily prices (code,date,open,high,low,close,volume; .csv, .csv.gz, .csv.xz)."""
     _run_import("prices", file)
+
+
+@users_app.command("create-admin")
+def users_create_admin(
+    email: Annotated[str, typer.Argument(help="the admin's e-mail address")],
+    name: Annotated[str, typer.Option(help="display name")] = "Administrator",
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="KSTOCK_ADMIN_PASSWORD",
+            help="read from a prompt, or from KSTOCK_ADMIN_PASSWORD",
+        ),
+    ] = "",
+) -> None:
+    """Create an admin account (the first admin of a deployment; admins promote others through the API)."""
+    from kstock.db.engine import create_sessionmaker
+    from kstock.errors import AppError
+    from kstock.identity.principal import Role, Tier
+    from kstock.identity.service import create_user
+
+    async def work(engine: AsyncEngine) -> str:
+        await migrate.upgrade(engine)
+        async with create_sessionmaker(engine)() as session:
+            user = await create_user(session, email, password, name, tier=Tier.PRO, role=Role.ADMIN)
+            await session.commit()
+            return str(user.id)
+
+    try:
+        user_id = _with_engine(get_settings(), work)
+    except AppError as exc:
+        console.print(f"[red]{exc.message}[/] {exc.details or ''}")
+        raise typer.Exit(code=1) from exc
+    console.print(f"admin {email} created (id {user_id})")
 
 
 @app.command()

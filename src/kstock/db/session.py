@@ -37,5 +37,7 @@ async def get_session(
             await session.commit()
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": the transaction commits when the endpoint returns, before the response is sent, so a client
+# that reads the response can rely on what it says being stored (a rotated refresh token, a revoked key).
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 EngineDep = Annotated[AsyncEngine, Depends(get_engine)]

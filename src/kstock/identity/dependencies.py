@@ -141,7 +141,11 @@ async def _touch_key(request: Request, digest: str, now: float) -> None:
 
 async def _from_bearer(request: Request, token: str) -> Principal:
     settings: Settings = request.app.state.settings
-    claims = decode_access_token(settings, token)
+    try:
+        claims = decode_access_token(settings, token)
+    except UnauthorizedError as exc:
+        # Every 401 tells the client how to authenticate, a flawed token's included.
+        raise UnauthorizedError(exc.message, exc.details, headers=WWW_AUTHENTICATE) from exc
     revocations: RevocationStore = request.app.state.revocations
     if await revocations.is_revoked(claims["jti"]):
         raise unauthorized("Access token revoked", "revoked")
@@ -156,6 +160,7 @@ async def _from_bearer(request: Request, token: str) -> Principal:
         scopes=ALL_SCOPES,
         token_jti=claims["jti"],
         token_expires_at=int(claims["exp"]),
+        session_id=uuid.UUID(claims["sid"]) if "sid" in claims else None,
     )
 
 

@@ -40,6 +40,7 @@ class Principal:
     api_key_prefix: str | None = None  # set when the request came with X-API-Key
     token_jti: str | None = None  # set when the request came with a Bearer access token
     token_expires_at: int | None = None  # epoch seconds of the access token's exp
+    session_id: uuid.UUID | None = None  # the refresh-token family the access token was issued with (``sid``)
 
     @property
     def is_admin(self) -> bool:

@@ -42,12 +42,22 @@ def secret_digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_access_token(settings: Settings, user_id: uuid.UUID, now: dt.datetime | None = None) -> tuple[str, str, int]:
-    """A signed access JWT for ``user_id``; returns (token, jti, exp as epoch seconds)."""
+def create_access_token(
+    settings: Settings,
+    user_id: uuid.UUID,
+    now: dt.datetime | None = None,
+    *,
+    session_id: uuid.UUID | None = None,
+) -> tuple[str, str, int]:
+    """A signed access JWT for ``user_id``; returns (token, jti, exp as epoch seconds).
+
+    ``session_id`` (claim ``sid``) names the refresh-token family the token was issued with, so logout can end
+    the whole session.
+    """
     issued = now or dt.datetime.now(dt.UTC)
     expires = issued + dt.timedelta(seconds=settings.access_token_ttl_s)
     jti = uuid.uuid4().hex
-    claims = {
+    claims: dict[str, Any] = {
         "sub": str(user_id),
         "iat": int(issued.timestamp()),
         "exp": int(expires.timestamp()),
@@ -56,8 +66,10 @@ def create_access_token(settings: Settings, user_id: uuid.UUID, now: dt.datetime
         "jti": jti,
         "typ": ACCESS_TYPE,
     }
+    if session_id is not None:
+        claims["sid"] = str(session_id)
     token = jwt.encode(claims, settings.secret_key.get_secret_value(), algorithm=ALGORITHM)
-    return token, jti, claims["exp"]  # type: ignore[return-value]
+    return token, jti, int(claims["exp"])
 
 
 def decode_access_token(settings: Settings, token: str) -> dict[str, Any]:
@@ -83,6 +95,8 @@ def decode_access_token(settings: Settings, token: str) -> dict[str, Any]:
         raise UnauthorizedError("Invalid access token", {"token": "issued in the future"})
     try:
         uuid.UUID(str(claims["sub"]))
+        if "sid" in claims:
+            uuid.UUID(str(claims["sid"]))
     except ValueError as exc:
-        raise UnauthorizedError("Invalid access token", {"token": "invalid subject"}) from exc
+        raise UnauthorizedError("Invalid access token", {"token": "invalid subject or session"}) from exc
     return claims

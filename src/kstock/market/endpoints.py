@@ -6,12 +6,14 @@ import datetime as dt
 from typing import Annotated, Final
 
 import orjson
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BeforeValidator
 from starlette.responses import Response
 
 from kstock.db.session import SessionDep
 from kstock.errors import error_responses
+from kstock.identity.dependencies import OptionalPrincipal
+from kstock.identity.tiers import require_tier
 from kstock.kit.calendar import today_kst
 from kstock.kit.fields import model_paths, parse_fields, select
 from kstock.kit.pagination import PageDep, page_meta
@@ -37,6 +39,7 @@ router = APIRouter(prefix="/stocks", tags=["stocks"])
 SUMMARY_FIELDS: Final = model_paths(StockSummary)
 DETAIL_FIELDS: Final = model_paths(StockDetail)
 ALWAYS_SELECTED: Final = ("code",)
+FREE_FINANCIAL_YEARS: Final = 5  # more needs the tier of the "financials.years_over_5" gate
 
 
 def _upper(value: object) -> object:
@@ -162,19 +165,33 @@ async def get_prices(
     return Response(body, media_type="application/json", headers={"X-Cache": "MISS"})
 
 
+async def financial_years(
+    request: Request,
+    principal: OptionalPrincipal,
+    years: Annotated[
+        int, Query(ge=1, le=10, description="fiscal years, at most 10; more than 5 needs the basic tier")
+    ] = 5,
+) -> int:
+    """``years``, once the caller's tier allows it."""
+    if years > FREE_FINANCIAL_YEARS:
+        require_tier(principal, "financials.years_over_5", request.app.state.settings)
+    return years
+
+
 @router.get(
     "/{stock_code}/financials",
     response_model=Financials,
     summary="Financial statements",
     description="Quarterly or annual statements for the latest `years` fiscal years on file, newest first. "
-    "ROE = net profit / equity (quarterly figures annualised x4).",
-    responses=error_responses(400, 404),
+    "ROE = net profit / equity (quarterly figures annualised x4). More than 5 years needs the basic tier: "
+    "401 when anonymous, 403 `TIER_LIMIT_EXCEEDED` on the free tier.",
+    responses=error_responses(400, 401, 403, 404),
 )
 async def get_financials(
     session: SessionDep,
     stock_code: StockCode,
+    years: Annotated[int, Depends(financial_years)],
     period_type: Annotated[PeriodType, BeforeValidator(_lower)] = PeriodType.ANNUAL,
-    years: Annotated[int, Query(ge=1, le=10, description="fiscal years, at most 10")] = 5,
 ) -> Response:
     code = service.normalize_code(stock_code)
     rows = await service.financials(session, code, period_type, years)

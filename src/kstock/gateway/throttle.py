@@ -1,0 +1,86 @@
+"""Brute-force throttles on logins and registrations (``app.state.throttle``).
+
+* Failed logins per account (``KSTOCK_LOGIN_FAILURES_PER_ACCOUNT``, default 10 per 15 minutes) and per client IP
+  (``KSTOCK_LOGIN_FAILURES_PER_IP``): once either is used up, every login attempt for that account or from that
+  IP is refused with 429, even with the right password, until the window that the first failure opened ends.
+* Registrations per client IP (``KSTOCK_REGISTRATIONS_PER_IP``).
+
+These apply even when ``KSTOCK_RATE_LIMIT_ENABLED=false``: that switch turns off request limits only. Counters are
+shared through Redis when it is configured, with the fail-open policy of :mod:`kstock.gateway.limitstore`.
+Accounts are keyed by a digest of the normalised e-mail address, so no address is written to Redis.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+import structlog
+from limits import RateLimitItem, parse
+from starlette.requests import Request
+
+from kstock.config import Settings
+from kstock.gateway.audit import client_ip
+from kstock.gateway.limitstore import LimitStore, Usage
+from kstock.gateway.metrics import RATE_LIMIT_DECISIONS
+from kstock.gateway.ratelimit import limit_exceeded, retry_after_s
+
+log = structlog.get_logger("kstock.throttle")
+_COMPONENT = "throttle"
+
+
+def _account_key(email: str) -> str:
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+
+
+def _ip(request: Request) -> str:
+    return client_ip(request.scope) or "unknown"
+
+
+class BruteForceGuard:
+    """Counts failed logins and registrations; refuses with 429 (and ``Retry-After``) once a limit is used up."""
+
+    def __init__(self, settings: Settings, store: LimitStore) -> None:
+        self.store = store
+        self.per_account = parse(settings.login_failures_per_account)
+        self.per_ip = parse(settings.login_failures_per_ip)
+        self.registrations = parse(settings.registrations_per_ip)
+
+    async def check_login(self, request: Request, email: str) -> None:
+        """Raise :class:`~kstock.errors.RateLimitError` when this account or this IP has too many failed logins.
+
+        Call before verifying the password, so a blocked account learns nothing from a right guess."""
+        account = await self._peek(self.per_account, "login-failed", "account", _account_key(email))
+        self._refuse_if_spent(account, "login_account", "Too many failed logins for this account")
+        by_ip = await self._peek(self.per_ip, "login-failed", "ip", _ip(request))
+        self._refuse_if_spent(by_ip, "login_ip", "Too many failed logins from this address")
+
+    async def login_failed(self, request: Request, email: str) -> None:
+        """Count one failed login for the account and for the client IP."""
+        await self._hit(self.per_account, "login-failed", "account", _account_key(email))
+        await self._hit(self.per_ip, "login-failed", "ip", _ip(request))
+
+    async def check_registration(self, request: Request) -> None:
+        """Raise :class:`~kstock.errors.RateLimitError` when this IP has used up its registrations."""
+        usage = await self._peek(self.registrations, "registered", "ip", _ip(request))
+        self._refuse_if_spent(usage, "registration", "Too many registrations from this address")
+
+    async def registered(self, request: Request) -> None:
+        """Count one registration for the client IP."""
+        await self._hit(self.registrations, "registered", "ip", _ip(request))
+
+    # Windows are anchored on the first event: "10 failures, then blocked until 15 minutes after the first".
+    async def _peek(self, item: RateLimitItem, *identifiers: str) -> Usage:
+        return await self.store.peek(item, *identifiers, component=_COMPONENT, anchored=True)
+
+    async def _hit(self, item: RateLimitItem, *identifiers: str) -> None:
+        await self.store.hit(item, *identifiers, component=_COMPONENT, anchored=True)
+
+    def _refuse_if_spent(self, usage: Usage, policy: str, message: str) -> None:
+        if usage.count < usage.limit:
+            RATE_LIMIT_DECISIONS.labels(policy, "allowed").inc()
+            return
+        now = time.time()
+        RATE_LIMIT_DECISIONS.labels(policy, "limited").inc()
+        log.warning("throttled", policy=policy, limit=usage.limit, retry_after_s=retry_after_s(usage, now))
+        raise limit_exceeded(usage, f"{message}; retry in {retry_after_s(usage, now)} s", {}, now, policy=policy)

@@ -1,0 +1,64 @@
+"""Tier gates: which feature needs which tier, as data. A new gated feature adds a row to :data:`GATES`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Annotated, Final
+
+from fastapi import Depends, Request
+
+from kstock.config import Settings
+from kstock.errors import ForbiddenError
+from kstock.identity.dependencies import get_principal, unauthorized
+from kstock.identity.principal import TIER_ORDER, Principal, Tier
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    required_tier: Tier
+    description: str  # what the gate opens, for messages and the docs: "financial statements beyond 5 years"
+
+
+GATES: Final[Mapping[str, Gate]] = MappingProxyType(
+    {
+        "financials.years_over_5": Gate(
+            required_tier=Tier.BASIC, description="financial statements for more than 5 fiscal years"
+        ),
+    }
+)
+
+
+class TierLimitError(ForbiddenError):
+    code = "TIER_LIMIT_EXCEEDED"
+    default_message = "Your tier does not include this feature"
+
+
+def require_tier(principal: Principal | None, gate_name: str, settings: Settings) -> None:
+    """Pass when ``principal``'s tier opens the gate; 401 for an anonymous caller, 403 TIER_LIMIT_EXCEEDED else."""
+    gate = GATES[gate_name]
+    if principal is None:
+        raise unauthorized(f"Sign in: {gate.description} need the {gate.required_tier} tier", "missing")
+    if TIER_ORDER[principal.tier] < TIER_ORDER[gate.required_tier]:
+        raise TierLimitError(
+            f"{gate.description.capitalize()} need the {gate.required_tier} tier or higher",
+            {
+                "required_tier": gate.required_tier.value,
+                "current_tier": principal.tier.value,
+                "upgrade_url": settings.upgrade_url,
+            },
+        )
+
+
+def tier_gate(gate_name: str) -> Callable[..., Awaitable[Principal]]:
+    """A dependency for routes gated as a whole: admits a principal whose tier opens ``gate_name``."""
+    if gate_name not in GATES:  # fail when the route is declared, not on its first request
+        raise KeyError(f"unknown tier gate {gate_name!r}")
+
+    async def check(request: Request, principal: Annotated[Principal | None, Depends(get_principal)]) -> Principal:
+        require_tier(principal, gate_name, request.app.state.settings)
+        assert principal is not None  # noqa: S101 - require_tier refused an anonymous caller
+        return principal
+
+    return check
