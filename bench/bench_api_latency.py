@@ -129,7 +129,13 @@ def main() -> None:
 
 def run_server(url: str, workers: int, cache: bool, args: argparse.Namespace) -> None:
     port = free_port()
-    env = {**os.environ, "KSTOCK_DATABASE_URL": url, "KSTOCK_LOG_LEVEL": "WARNING"}
+    # Request limits off, as for any load test (brute-force throttles stay on; they are not on this path).
+    env = {
+        **os.environ,
+        "KSTOCK_DATABASE_URL": url,
+        "KSTOCK_LOG_LEVEL": "WARNING",
+        "KSTOCK_RATE_LIMIT_ENABLED": "false",
+    }
     if not cache:
         env["KSTOCK_CACHE_MAX_ENTRIES"] = "0"
     kstock = Path(sys.executable).parent / "kstock"

@@ -143,6 +143,9 @@ async def test_openapi_declares_errors_and_examples(client: httpx.AsyncClient) -
         assert "500" in operation["responses"], (path, method)
         error_schema = operation["responses"]["400"]["content"]["application/json"]["schema"]
         assert error_schema["$ref"].endswith("/ErrorBody"), path
+    detail_security = document["paths"]["/v1/stocks/{stock_code}"]["get"]["security"]
+    assert detail_security == [{}, {"HTTPBearer": []}, {"APIKeyHeader": []}]  # optional credentials
+    assert {} not in document["paths"]["/v1/users/me"]["get"]["security"]  # required credentials
     schemas = document["components"]["schemas"]
     assert schemas["LatestPrice"]["properties"]["close_price"]["examples"] == [71000]
     per_page = next(p for p in document["paths"]["/v1/stocks"]["get"]["parameters"] if p["name"] == "per_page")

@@ -14,10 +14,9 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Final, TypeVar
+from typing import Any, Final, TypeVar
 
-from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials
+from fastapi import Request
 from limits import RateLimitItem, parse
 from prometheus_client import Counter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,7 +26,7 @@ from kstock.errors import RateLimitError, UnauthorizedError
 from kstock.gateway.audit import client_ip
 from kstock.gateway.limitstore import LimitStore, Usage
 from kstock.gateway.metrics import RATE_LIMIT_DECISIONS
-from kstock.identity.dependencies import api_key_scheme, bearer_scheme, get_principal
+from kstock.identity.dependencies import get_principal
 from kstock.identity.principal import Principal, Tier
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -192,12 +191,7 @@ class RateLimiter:
         raise limit_exceeded(refused, message, headers, now, **extra)
 
 
-async def enforce_rate_limit(
-    request: Request,
-    # Declared so every /v1 operation shows both optional credentials in the OpenAPI document.
-    _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)] = None,
-    _api_key: Annotated[str | None, Depends(api_key_scheme)] = None,
-) -> None:
+async def enforce_rate_limit(request: Request) -> None:
     """The ``/v1`` router's dependency: resolve the caller (once per request) and count the request.
 
     Credentials that fail to resolve are counted against the client IP's anonymous limit before the 401, so

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Final
@@ -27,6 +28,7 @@ from kstock.identity.revocation import RevocationStore
 from kstock.identity.security import decode_access_token, secret_digest
 
 _CACHE_TTL_S: Final = 10.0
+_MAX_CACHED_TOKENS: Final = 10_000
 _LAST_USED_EVERY_S: Final = 60.0
 _MISSING: Final = object()
 WWW_AUTHENTICATE: Final = {"WWW-Authenticate": 'Bearer realm="kstock"'}
@@ -63,6 +65,22 @@ class IdentityCache:
         self.users: dict[uuid.UUID, _UserRecord] = {}
         self.keys: dict[str, _KeyRecord] = {}
         self.key_last_touched: dict[str, float] = {}
+        # Verified access-token claims by token: a client sends the same token for its whole lifetime, and
+        # verifying the signature again costs more than the rest of authentication. Bounded, least recent out.
+        self.tokens: OrderedDict[str, dict[str, Any]] = OrderedDict()
+
+    def verified_claims(self, settings: Settings, token: str) -> dict[str, Any]:
+        """``decode_access_token`` with a cache; an expired token is refused even when cached."""
+        claims = self.tokens.get(token)
+        if claims is not None and time.time() <= claims["exp"] + settings.jwt_leeway_s:
+            self.tokens.move_to_end(token)
+            return claims
+        self.tokens.pop(token, None)
+        claims = decode_access_token(settings, token)
+        self.tokens[token] = claims
+        if len(self.tokens) > _MAX_CACHED_TOKENS:
+            self.tokens.popitem(last=False)
+        return claims
 
     def forget_user(self, user_id: uuid.UUID) -> None:
         self.users.pop(user_id, None)
@@ -141,8 +159,9 @@ async def _touch_key(request: Request, digest: str, now: float) -> None:
 
 async def _from_bearer(request: Request, token: str) -> Principal:
     settings: Settings = request.app.state.settings
+    cache: IdentityCache = request.app.state.identity_cache
     try:
-        claims = decode_access_token(settings, token)
+        claims = cache.verified_claims(settings, token)
     except UnauthorizedError as exc:
         # Every 401 tells the client how to authenticate, a flawed token's included.
         raise UnauthorizedError(exc.message, exc.details, headers=WWW_AUTHENTICATE) from exc
