@@ -13,6 +13,7 @@ from kstock.cli.main import app
 from kstock.config import get_settings
 from kstock.db import migrate
 from kstock.db.engine import create_engine
+from kstock.identity.models import User
 from kstock.market.models import DailyBar, Instrument
 from tests.conftest import DatabaseFactory
 
@@ -105,3 +106,20 @@ async def test_serve_refuses_production_with_default_secret(
     result = await run(monkeypatch, await db_factory.url("cli_serve"), "serve")
     assert result.exit_code == 2
     assert "KSTOCK_SECRET_KEY" in result.output
+
+
+async def test_users_create_admin(monkeypatch: pytest.MonkeyPatch, db_factory: DatabaseFactory) -> None:
+    url = await db_factory.url("cli_admin")
+    monkeypatch.setenv("KSTOCK_ADMIN_PASSWORD", "a-long-admin-passphrase")
+    created = await run(monkeypatch, url, "users", "create-admin", "Root@Example.com", "--name", "Root")
+    assert created.exit_code == 0, created.output
+    assert "admin root@example.com created" in created.output
+    again = await run(monkeypatch, url, "users", "create-admin", "root@example.com")
+    assert again.exit_code == 1
+    engine = create_engine(get_settings().model_copy(update={"database_url": url}))
+    try:
+        async with engine.connect() as connection:
+            row = (await connection.execute(select(User.tier, User.role).where(User.email == "root@example.com"))).one()
+    finally:
+        await engine.dispose()
+    assert (row.tier, row.role) == ("pro", "admin")

@@ -154,19 +154,19 @@ def users_create_admin(
     from kstock.identity.principal import Role, Tier
     from kstock.identity.service import create_user
 
-    async def work(engine: AsyncEngine) -> str:
+    async def work(engine: AsyncEngine) -> tuple[str, str]:
         await migrate.upgrade(engine)
         async with create_sessionmaker(engine)() as session:
             user = await create_user(session, email, password, name, tier=Tier.PRO, role=Role.ADMIN)
             await session.commit()
-            return str(user.id)
+            return user.email, str(user.id)
 
     try:
-        user_id = _with_engine(get_settings(), work)
+        stored_email, user_id = _with_engine(get_settings(), work)
     except AppError as exc:
         console.print(f"[red]{exc.message}[/] {exc.details or ''}")
         raise typer.Exit(code=1) from exc
-    console.print(f"admin {email} created (id {user_id})")
+    console.print(f"admin {stored_email} created (id {user_id})")
 
 
 @app.command()
