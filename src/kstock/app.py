@@ -124,10 +124,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(MetricsMiddleware)
+    # Routes are matched in order: the API first, the probes and /metrics after it.
+    app.include_router(v1)
     app.include_router(health_router)
     if settings.metrics_enabled:
         app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
-    app.include_router(v1)
     _declare_optional_auth(app)
     return app
 
