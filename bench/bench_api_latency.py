@@ -22,7 +22,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench.loadgen import machine, run_load
+from bench.loadgen import machine, run_client, run_load
 from kstock.config import Settings
 from kstock.db import migrate
 from kstock.db.engine import create_engine
@@ -147,7 +147,7 @@ def run_server(url: str, workers: int, cache: bool, args: argparse.Namespace) ->
     )
     try:
         wait_ready(port)
-        asyncio.run(measure(port, args.requests, args.concurrency, args.years, args.rounds))
+        run_client(measure(port, args.requests, args.concurrency, args.years, args.rounds))
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -27,7 +27,7 @@ from pathlib import Path
 import httpx
 
 from bench.bench_api_latency import ROOT, ensure_dataset, free_port, wait_ready
-from bench.loadgen import LoadResult, machine, run_load
+from bench.loadgen import LoadResult, machine, run_client, run_load
 from kstock.config import Settings
 
 PATH = "/v1/stocks/005930"
@@ -149,14 +149,12 @@ def main() -> None:
             print("POST /v1/api-keys is not there yet: measuring Bearer only")
         else:
             cases["auth: X-API-Key"] = {"X-API-Key": key}
-        medians = asyncio.run(measure(port, cases, args.requests, args.concurrency, args.rounds))
+        medians = run_client(measure(port, cases, args.requests, args.concurrency, args.rounds))
     report(medians, "anonymous")
 
     if args.baseline:
         with server(url, {"KSTOCK_RATE_LIMIT_ENABLED": "false"}) as port:
-            off = asyncio.run(
-                measure(port, {"anonymous, limits off": {}}, args.requests, args.concurrency, args.rounds)
-            )
+            off = run_client(measure(port, {"anonymous, limits off": {}}, args.requests, args.concurrency, args.rounds))
         limiter = medians["anonymous"].percentile(50) - off["anonymous, limits off"].percentile(50)
         print(
             f"\nanonymous with limits off: p50 {off['anonymous, limits off'].percentile(50):.3f} ms "
