@@ -15,6 +15,7 @@ from kstock.errors import UnprocessableError, error_responses
 from kstock.gateway.audit import AuditFilter, search_events
 from kstock.gateway.models import AuditEvent
 from kstock.identity.dependencies import AdminPrincipal
+from kstock.kit.clock import as_utc, iso_utc
 from kstock.kit.pagination import PageDep, PageMeta, page_meta
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -39,22 +40,11 @@ class AuditPage(BaseModel):
     meta: PageMeta
 
 
-def _utc(moment: dt.datetime | None) -> dt.datetime | None:
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
-
-
-def _iso(moment: dt.datetime) -> str:
-    # SQLite gives naive datetimes back; every stored time is UTC.
-    return _utc(moment).isoformat(timespec="milliseconds").replace("+00:00", "Z")  # type: ignore[union-attr]
-
-
 def _out(row: AuditEvent) -> AuditEventOut:
     summary = orjson.loads(row.summary) if row.summary else None
     return AuditEventOut(
         id=row.id,
-        occurred_at=_iso(row.occurred_at),
+        occurred_at=iso_utc(row.occurred_at),
         event=row.event,
         actor_user_id=row.actor_user_id,
         actor_key_prefix=row.actor_key_prefix,
@@ -86,7 +76,7 @@ async def list_audit_events(
     occurred_from: Annotated[dt.datetime | None, Query(alias="from", examples=["2026-01-01T00:00:00Z"])] = None,
     occurred_to: Annotated[dt.datetime | None, Query(alias="to", examples=["2026-01-31T23:59:59Z"])] = None,
 ) -> AuditPage:
-    start, end = _utc(occurred_from), _utc(occurred_to)
+    start, end = as_utc(occurred_from), as_utc(occurred_to)
     if start is not None and end is not None and start > end:
         raise UnprocessableError("from is after to", {"from": ["must not be after to"]}, code="INVALID_DATE_RANGE")
     where = AuditFilter(actor=actor, event=event, occurred_from=start, occurred_to=end)

@@ -26,6 +26,7 @@ from kstock.identity.models import ApiKey, User
 from kstock.identity.principal import ALL_SCOPES, Principal, Role, Scope, Tier
 from kstock.identity.revocation import RevocationStore
 from kstock.identity.security import decode_access_token, secret_digest
+from kstock.kit.clock import as_utc
 
 _CACHE_TTL_S: Final = 10.0
 _MAX_CACHED_TOKENS: Final = 10_000
@@ -133,12 +134,7 @@ async def _key(request: Request, raw_key: str) -> _KeyRecord | None:
             cache.keys.pop(digest, None)
             return None
         scopes = frozenset(Scope(s) for s in row.scopes.split(",") if s)
-        expires = (
-            row.expires_at.replace(tzinfo=dt.UTC)
-            if row.expires_at and row.expires_at.tzinfo is None
-            else row.expires_at
-        )
-        record = _KeyRecord(row.user_id, row.prefix, scopes, expires, row.revoked_at is not None, now)
+        record = _KeyRecord(row.user_id, row.prefix, scopes, as_utc(row.expires_at), row.revoked_at is not None, now)
         cache.keys[digest] = record
     await _touch_key(request, digest, now)
     return record
@@ -157,6 +153,13 @@ async def _touch_key(request: Request, digest: str, now: float) -> None:
         await session.commit()
 
 
+async def _active_user(request: Request, user_id: uuid.UUID) -> _UserRecord:
+    user = await _user(request, user_id)
+    if user is None or not user.is_active:
+        raise unauthorized("Account not found or disabled", "inactive")
+    return user
+
+
 async def _from_bearer(request: Request, token: str) -> Principal:
     settings: Settings = request.app.state.settings
     cache: IdentityCache = request.app.state.identity_cache
@@ -168,9 +171,7 @@ async def _from_bearer(request: Request, token: str) -> Principal:
     revocations: RevocationStore = request.app.state.revocations
     if await revocations.is_revoked(claims["jti"]):
         raise unauthorized("Access token revoked", "revoked")
-    user = await _user(request, uuid.UUID(claims["sub"]))
-    if user is None or not user.is_active:
-        raise unauthorized("Account not found or disabled", "inactive")
+    user = await _active_user(request, uuid.UUID(claims["sub"]))
     return Principal(
         user_id=user.user_id,
         email=user.email,
@@ -189,9 +190,7 @@ async def _from_api_key(request: Request, raw_key: str) -> Principal:
         raise unauthorized("Invalid API key", "invalid api key")
     if key.expires_at is not None and key.expires_at <= dt.datetime.now(dt.UTC):
         raise unauthorized("API key expired", "expired api key")
-    user = await _user(request, key.user_id)
-    if user is None or not user.is_active:
-        raise unauthorized("Account not found or disabled", "inactive")
+    user = await _active_user(request, key.user_id)
     return Principal(
         user_id=user.user_id,
         email=user.email,

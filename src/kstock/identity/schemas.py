@@ -31,12 +31,6 @@ def _strip(value: object) -> object:
     return value.strip() if isinstance(value, str) else value
 
 
-def _utc(value: dt.datetime) -> dt.datetime:
-    aware = as_utc(value)
-    assert aware is not None  # noqa: S101 - never None for a datetime
-    return aware
-
-
 def _split_scopes(value: object) -> object:
     return [s for s in value.split(",") if s] if isinstance(value, str) else value
 
@@ -46,7 +40,7 @@ Email = Annotated[EmailStr, BeforeValidator(_strip), AfterValidator(str.lower)]
 DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 # The policy (length, local part, common passwords) is checked by the service, which reports every problem.
 Password = Annotated[str, StringConstraints(max_length=MAX_PASSWORD_LENGTH)]
-UtcDatetime = Annotated[dt.datetime, AfterValidator(_utc)]  # SQLite hands back naive UTC values
+UtcDatetime = Annotated[dt.datetime, AfterValidator(as_utc)]  # SQLite hands back naive UTC values
 
 
 class _Request(BaseModel):
