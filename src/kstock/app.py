@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kstock import __version__
-from kstock.api import v1
+from kstock.api import mount_v1
 from kstock.config import Settings, get_settings
 from kstock.db import migrate
 from kstock.db.engine import create_engine, create_sessionmaker
@@ -125,7 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(MetricsMiddleware)
     # Routes are matched in order: the API first, the probes and /metrics after it.
-    app.include_router(v1)
+    mount_v1(app)
     app.include_router(health_router)
     if settings.metrics_enabled:
         app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
