@@ -21,8 +21,9 @@ import structlog
 from sqlalchemy import ColumnElement, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from kstock.gateway.asgi import StatusRecorder
 from kstock.gateway.metrics import AUDIT_WRITE_FAILURES
 from kstock.gateway.models import AuditEvent
 from kstock.identity.principal import Principal
@@ -180,19 +181,12 @@ class AuditMiddleware:
             return
         pending: list[AuditRow] = []
         _state(scope)[_PENDING] = pending
-        status = 500  # what the client gets when the app raises before answering
-
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
+        recorder = StatusRecorder(send)
         try:
-            await self.app(scope, receive, send_with_status)
+            await self.app(scope, receive, recorder)
         finally:
             _state(scope).pop(_PENDING, None)
-            await _flush(scope, pending, status)
+            await _flush(scope, pending, recorder.status)
 
 
 async def _flush(scope: Scope, pending: list[AuditRow], status: int) -> None:
