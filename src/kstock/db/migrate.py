@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 
 from alembic import command
@@ -50,5 +51,7 @@ async def current_revision(engine: AsyncEngine) -> str | None:
         return await connection.run_sync(read)
 
 
+@lru_cache(maxsize=1)
 def head_revision() -> str | None:
+    """The code's newest revision (read from the migration files once: /ready asks on every probe)."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()

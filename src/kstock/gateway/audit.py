@@ -27,6 +27,7 @@ from kstock.gateway.asgi import StatusRecorder
 from kstock.gateway.metrics import AUDIT_WRITE_FAILURES
 from kstock.gateway.models import AuditEvent
 from kstock.identity.principal import Principal
+from kstock.kit.clock import utcnow
 
 log = structlog.get_logger("kstock.audit")
 
@@ -112,7 +113,7 @@ def build_row(
     state = _state(scope)
     who = principal if principal is not None else state.get("principal")
     return {
-        "occurred_at": dt.datetime.now(dt.UTC),
+        "occurred_at": utcnow(),
         "event": event[:50],
         **_actor(who if isinstance(who, Principal) else None),
         "ip": client_ip(scope),

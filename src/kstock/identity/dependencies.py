@@ -26,7 +26,7 @@ from kstock.identity.models import ApiKey, User
 from kstock.identity.principal import ALL_SCOPES, Principal, Role, Scope, Tier
 from kstock.identity.revocation import RevocationStore
 from kstock.identity.security import decode_access_token, secret_digest
-from kstock.kit.clock import as_utc
+from kstock.kit.clock import as_utc, utcnow
 
 _CACHE_TTL_S: Final = 10.0
 _MAX_CACHED_TOKENS: Final = 10_000
@@ -147,9 +147,7 @@ async def _touch_key(request: Request, digest: str, now: float) -> None:
         return
     cache.key_last_touched[digest] = now
     async with request.app.state.sessionmaker() as session:
-        await session.execute(
-            update(ApiKey).where(ApiKey.key_hash == digest).values(last_used_at=dt.datetime.now(dt.UTC))
-        )
+        await session.execute(update(ApiKey).where(ApiKey.key_hash == digest).values(last_used_at=utcnow()))
         await session.commit()
 
 
@@ -188,7 +186,7 @@ async def _from_api_key(request: Request, raw_key: str) -> Principal:
     key = await _key(request, raw_key)
     if key is None or key.revoked:
         raise unauthorized("Invalid API key", "invalid api key")
-    if key.expires_at is not None and key.expires_at <= dt.datetime.now(dt.UTC):
+    if key.expires_at is not None and key.expires_at <= utcnow():
         raise unauthorized("API key expired", "expired api key")
     user = await _active_user(request, key.user_id)
     return Principal(

@@ -13,6 +13,8 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+_PRUNE_ABOVE = 10_000
+
 log = structlog.get_logger("kstock.identity.revocation")
 
 
@@ -27,6 +29,10 @@ class RevocationStore:
     async def revoke(self, jti: str, expires_at: float) -> None:
         """Refuse ``jti`` until ``expires_at`` (after which the token is refused as expired anyway)."""
         self._local[jti] = expires_at
+        if len(self._local) > _PRUNE_ABOVE:
+            # Entries are otherwise dropped only when their token is seen again: prune the expired ones.
+            now = time.time()
+            self._local = {key: until for key, until in self._local.items() if until > now}
         if self._redis is not None:
             ttl = max(int(expires_at - time.time()) + 1, 1)
             try:

@@ -14,6 +14,7 @@ from pwdlib import PasswordHash
 
 from kstock.config import Settings
 from kstock.errors import UnauthorizedError
+from kstock.kit.clock import utcnow
 
 ALGORITHM: Final = "HS256"
 ACCESS_TYPE: Final = "access"
@@ -54,7 +55,7 @@ def create_access_token(
     ``session_id`` (claim ``sid``) names the refresh-token family the token was issued with, so logout can end
     the whole session.
     """
-    issued = now or dt.datetime.now(dt.UTC)
+    issued = now or utcnow()
     expires = issued + dt.timedelta(seconds=settings.access_token_ttl_s)
     jti = uuid.uuid4().hex
     claims: dict[str, Any] = {
@@ -90,7 +91,7 @@ def decode_access_token(settings: Settings, token: str) -> dict[str, Any]:
         raise UnauthorizedError("Invalid access token", {"token": "invalid"}) from exc
     if claims.get("typ") != ACCESS_TYPE:
         raise UnauthorizedError("Invalid access token", {"token": "wrong type"})
-    now = dt.datetime.now(dt.UTC).timestamp()
+    now = utcnow().timestamp()
     if float(claims["iat"]) > now + settings.jwt_leeway_s:
         raise UnauthorizedError("Invalid access token", {"token": "issued in the future"})
     try:
