@@ -30,6 +30,7 @@ from kstock.health import router as health_router
 from kstock.identity.dependencies import IdentityCache
 from kstock.identity.revocation import RevocationStore
 from kstock.kit.cache import ResponseCache
+from kstock.kit.openapi import add_body_schemas
 from kstock.logging import configure_logging
 from kstock.market.snapshot import MarketSnapshot
 
@@ -144,6 +145,7 @@ def _declare_optional_auth(app: FastAPI) -> None:
         if app.openapi_schema is not None:
             return app.openapi_schema
         schema = build()
+        add_body_schemas(schema)
         schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
         schemes.setdefault("HTTPBearer", {"type": "http", "scheme": "bearer"})
         schemes.setdefault("APIKeyHeader", {"type": "apiKey", "in": "header", "name": "X-API-Key"})

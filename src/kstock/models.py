@@ -3,6 +3,7 @@
 from kstock.gateway.models import AuditEvent
 from kstock.identity.models import ApiKey, RefreshToken, User
 from kstock.market.models import DailyBar, DataVersion, FinancialStatement, Instrument, StockIndicator
+from kstock.screener.models import SavedScreen
 
 __all__ = [
     "ApiKey",
@@ -12,6 +13,7 @@ __all__ = [
     "FinancialStatement",
     "Instrument",
     "RefreshToken",
+    "SavedScreen",
     "StockIndicator",
     "User",
 ]

@@ -22,6 +22,7 @@ TABLES = {
     "refresh_tokens",
     "api_keys",
     "audit_events",
+    "saved_screens",
 }
 
 

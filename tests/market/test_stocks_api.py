@@ -33,6 +33,7 @@ async def test_list_defaults_to_every_stock_by_code(client: httpx.AsyncClient) -
             "close_price": 53_400,
             "change_pct": -3.09,
             "volume": 17_000,
+            "turnover": 53_400 * 17_000,  # no traded value in the seed: close x volume
             "market_cap": 53_400 * 5_969_782_550,
             "trade_date": "2025-01-10",
         },
@@ -118,7 +119,8 @@ async def test_detail_has_hand_computed_indicators(client: httpx.AsyncClient) ->
     assert indicators["dividend_yield"] == round(1_444 / 53_400 * 100, 2) == 2.7
     assert indicators["high_52w"] == 56_500
     assert indicators["low_52w"] == 52_800
-    assert indicators["quality_score"] is None
+    # The only stock with statements: every percentile of a one-stock universe is 50 (docs/api/scores.md).
+    assert indicators["quality_score"] == 50.0
 
 
 async def test_detail_of_stock_without_bars_or_financials(client: httpx.AsyncClient) -> None:
@@ -165,6 +167,7 @@ async def test_fields_selects_nested_fields(client: httpx.AsyncClient) -> None:
             "close_price": 53_400,
             "change_pct": -3.09,
             "volume": 17_000,
+            "turnover": 53_400 * 17_000,  # no traded value in the seed: close x volume
             "market_cap": 53_400 * 5_969_782_550,
             "trade_date": "2025-01-10",
         },

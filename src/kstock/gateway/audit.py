@@ -12,9 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import orjson
 import structlog
@@ -190,9 +190,27 @@ class AuditMiddleware:
             await _flush(scope, pending, recorder.status)
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+_READ_ONLY: set[Callable[..., Any]] = set()
+
+
+def read_only(endpoint: F) -> F:
+    """Decorator (under the route decorator) for a POST that changes nothing, a query with a body such as a
+    screen: it is not recorded as a state-changing request."""
+    _READ_ONLY.add(endpoint)
+    return endpoint
+
+
+def _changes_state(scope: Scope) -> bool:
+    if scope["method"] not in STATE_CHANGING_METHODS:
+        return False
+    endpoint = getattr(scope.get("route"), "endpoint", None)
+    return endpoint not in _READ_ONLY
+
+
 async def _flush(scope: Scope, pending: list[AuditRow], status: int) -> None:
     try:
-        if scope["method"] in STATE_CHANGING_METHODS:
+        if _changes_state(scope):
             pending.append(
                 build_row(scope, HTTP_REQUEST_EVENT, principal=None, status=status, details=query_summary(scope))
             )

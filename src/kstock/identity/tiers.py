@@ -30,6 +30,22 @@ GATES: Final[Mapping[str, Gate]] = MappingProxyType(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Quota:
+    description: str  # what is counted, plural: "saved screens"
+    limits: Mapping[Tier, int]
+
+
+# How many of a thing each tier may keep. A new counted resource adds a row here.
+QUOTAS: Final[Mapping[str, Quota]] = MappingProxyType(
+    {
+        "saved_screens": Quota(
+            description="saved screens", limits=MappingProxyType({Tier.FREE: 3, Tier.BASIC: 25, Tier.PRO: 100})
+        ),
+    }
+)
+
+
 class TierLimitError(ForbiddenError):
     code = "TIER_LIMIT_EXCEEDED"
     default_message = "Your tier does not include this feature"
@@ -62,3 +78,25 @@ def tier_gate(gate_name: str) -> Callable[..., Awaitable[Principal]]:
         return principal
 
     return check
+
+
+def quota_limit(principal: Principal, quota_name: str) -> int:
+    return QUOTAS[quota_name].limits[principal.tier]
+
+
+def require_quota(principal: Principal, quota_name: str, count: int, settings: Settings) -> None:
+    """Pass while ``count`` (including the one being added) is within the tier's quota; 403 TIER_LIMIT_EXCEEDED."""
+    quota = QUOTAS[quota_name]
+    limit = quota.limits[principal.tier]
+    if count <= limit:
+        return
+    larger = [tier for tier in Tier if quota.limits[tier] > limit and TIER_ORDER[tier] > TIER_ORDER[principal.tier]]
+    raise TierLimitError(
+        f"The {principal.tier} tier keeps at most {limit} {quota.description}",
+        {
+            "limit": limit,
+            "current_tier": principal.tier.value,
+            "required_tier": larger[0].value if larger else None,
+            "upgrade_url": settings.upgrade_url,
+        },
+    )

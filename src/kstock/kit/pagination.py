@@ -11,7 +11,7 @@ MAX_PER_PAGE: Final = 100
 MAX_PAGE: Final = 100_000
 
 
-def _between(low: int, high: int) -> AfterValidator:
+def between(low: int, high: int) -> AfterValidator:
     def check(value: int) -> int:
         if not low <= value <= high:
             raise ValueError(f"must be between {low} and {high}")
@@ -33,12 +33,12 @@ async def page_params(
     page: Annotated[
         int,
         Query(description="1-based page number", json_schema_extra={"minimum": 1, "maximum": MAX_PAGE}),
-        _between(1, MAX_PAGE),
+        between(1, MAX_PAGE),
     ] = 1,
     per_page: Annotated[
         int,
         Query(description="items per page", json_schema_extra={"minimum": 1, "maximum": MAX_PER_PAGE}),
-        _between(1, MAX_PER_PAGE),
+        between(1, MAX_PER_PAGE),
     ] = 50,
 ) -> Page:
     return Page(page=page, per_page=per_page)

@@ -11,47 +11,29 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from kstock.db.base import AnyRow
 from kstock.db.bulk import fetch_tuples
 from kstock.market.models import FinancialStatement, Instrument, StockIndicator
-
-_SUMMARY_COLUMNS = (
-    Instrument.code,
-    Instrument.name,
-    Instrument.market,
-    Instrument.sector,
-    Instrument.industry,
-    StockIndicator.close_price,
-    StockIndicator.change_pct,
-    StockIndicator.volume,
-    StockIndicator.market_cap,
-    StockIndicator.trade_date,
-)
-
-_DETAIL_COLUMNS = (
-    *_SUMMARY_COLUMNS,
-    Instrument.name_en,
-    Instrument.isin,
-    Instrument.segment,
-    Instrument.listing_date,
-    Instrument.shares_outstanding,
-    Instrument.status,
-    StockIndicator.per,
-    StockIndicator.pbr,
-    StockIndicator.roe,
-    StockIndicator.dividend_yield,
-    StockIndicator.eps_ttm,
-    StockIndicator.bps,
-    StockIndicator.dps,
-    StockIndicator.high_52w,
-    StockIndicator.low_52w,
-    StockIndicator.quality_score,
-    StockIndicator.value_score,
-    StockIndicator.growth_score,
-)
+from kstock.screener.table import NUMERIC_COLUMNS
 
 
 async def all_stocks(connection: AsyncConnection) -> Sequence[AnyRow]:
-    """Every instrument with every derived figure (the snapshot's source), by code."""
+    """Every instrument with every stored figure (the snapshot's source), by code."""
+    stored = StockIndicator.__table__.c
+    figures = [stored[name] for name in NUMERIC_COLUMNS if name in stored]
     statement = (
-        select(*_DETAIL_COLUMNS)
+        select(
+            Instrument.code,
+            Instrument.name,
+            Instrument.market,
+            Instrument.sector,
+            Instrument.industry,
+            Instrument.name_en,
+            Instrument.isin,
+            Instrument.segment,
+            Instrument.listing_date,
+            Instrument.shares_outstanding,
+            Instrument.status,
+            StockIndicator.trade_date,
+            *figures,
+        )
         .outerjoin(StockIndicator, StockIndicator.code == Instrument.code)
         .order_by(Instrument.code)
     )

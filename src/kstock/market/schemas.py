@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from kstock.kit.pagination import PageMeta
+from kstock.screener.fields import BY_NAME
 
 
 class MarketFilter(StrEnum):
@@ -42,27 +44,59 @@ class SortOrder(StrEnum):
     DESC = "desc"
 
 
+def _figure(name: str, example: object) -> Any:
+    """A response field documented from the screen-field catalog (one description of every figure)."""
+    spec = BY_NAME[name]
+    unit = f" ({spec.unit})" if spec.unit else ""
+    return Field(description=f"{spec.description}{unit}", examples=[example])
+
+
 class LatestPrice(BaseModel):
-    close_price: int = Field(description="KRW", examples=[71000])
-    change_pct: float | None = Field(description="vs the previous close, %", examples=[1.43])
-    volume: int = Field(description="shares", examples=[12_345_678])
-    market_cap: int | None = Field(description="KRW", examples=[423_854_000_000_000])
+    close_price: int = _figure("close_price", 71000)
+    change_pct: float | None = _figure("change_pct", 1.43)
+    volume: int = _figure("volume", 12_345_678)
+    turnover: int | None = _figure("turnover", 876_543_210_000)
+    market_cap: int | None = _figure("market_cap", 423_854_000_000_000)
     trade_date: dt.date = Field(examples=["2026-11-20"])
 
 
 class Indicators(BaseModel):
-    per: float | None = Field(examples=[13.25])
-    pbr: float | None = Field(examples=[1.21])
-    roe: float | None = Field(description="%", examples=[9.12])
-    dividend_yield: float | None = Field(description="%", examples=[2.03])
-    eps: int | None = Field(description="trailing twelve months, KRW", examples=[5358])
-    bps: int | None = Field(description="KRW", examples=[58_677])
-    dps: int | None = Field(description="KRW, latest annual", examples=[1444])
-    high_52w: int | None = Field(examples=[88_800])
-    low_52w: int | None = Field(examples=[49_900])
-    quality_score: float | None = Field(description="0-100; null until computed", examples=[None])
-    value_score: float | None = Field(description="0-100; null until computed", examples=[None])
-    growth_score: float | None = Field(description="0-100; null until computed", examples=[None])
+    """Every derived figure (definitions in docs/api/market-data.md, scores in docs/api/scores.md)."""
+
+    avg_volume_20d: int | None = _figure("avg_volume_20d", 14_200_000)
+    per: float | None = _figure("per", 13.25)
+    pbr: float | None = _figure("pbr", 1.21)
+    psr: float | None = _figure("psr", 1.41)
+    eps: int | None = _figure("eps", 5358)
+    bps: int | None = _figure("bps", 58_677)
+    dps: int | None = _figure("dps", 1444)
+    dividend_yield: float | None = _figure("dividend_yield", 2.03)
+    roe: float | None = _figure("roe", 9.12)
+    roa: float | None = _figure("roa", 6.83)
+    operating_margin: float | None = _figure("operating_margin", 10.88)
+    net_margin: float | None = _figure("net_margin", 11.79)
+    debt_ratio: float | None = _figure("debt_ratio", 26.99)
+    revenue_growth_yoy: float | None = _figure("revenue_growth_yoy", 16.2)
+    eps_growth_yoy: float | None = _figure("eps_growth_yoy", 122.5)
+    revenue_growth_3y: float | None = _figure("revenue_growth_3y", 2.1)
+    eps_growth_3y: float | None = _figure("eps_growth_3y", -8.4)
+    return_1m: float | None = _figure("return_1m", 4.12)
+    return_3m: float | None = _figure("return_3m", -2.5)
+    return_1y: float | None = _figure("return_1y", 18.3)
+    high_52w: int | None = _figure("high_52w", 88_800)
+    low_52w: int | None = _figure("low_52w", 49_900)
+    pct_from_52w_high: float | None = _figure("pct_from_52w_high", -20.05)
+    pct_from_52w_low: float | None = _figure("pct_from_52w_low", 42.28)
+    rsi_14: float | None = _figure("rsi_14", 55.31)
+    sma_20: float | None = _figure("sma_20", 70_125.0)
+    sma_60: float | None = _figure("sma_60", 68_410.5)
+    sma_120: float | None = _figure("sma_120", 72_003.33)
+    price_vs_sma_20: float | None = _figure("price_vs_sma_20", 1.25)
+    price_vs_sma_60: float | None = _figure("price_vs_sma_60", 3.79)
+    price_vs_sma_120: float | None = _figure("price_vs_sma_120", -1.39)
+    quality_score: float | None = _figure("quality_score", 74.5)
+    value_score: float | None = _figure("value_score", 61.2)
+    growth_score: float | None = _figure("growth_score", 48.9)
 
 
 class StockSummary(BaseModel):

@@ -1,92 +1,73 @@
-"""The in-memory market snapshot: every instrument with its latest figures, the read model of the stock list
-and detail endpoints.
+"""The in-memory market snapshot: every instrument with its latest figures, the read model of the stock list,
+the stock detail and the screener.
 
 Each API instance loads it at start and reloads it when the market data version (bumped by every loader in its
 own transaction) changes; a background task polls that version every ``snapshot_refresh_s`` seconds. Readers
-see one consistent snapshot: a reload builds new dictionaries and swaps them in with a single assignment.
+see one consistent snapshot: a reload builds a new state (the columnar table and the details rendered from it)
+and swaps it in with a single assignment. Between reloads, live prices update it in place (:meth:`apply_ticks`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from kstock.db.base import AnyRow
 from kstock.errors import ServiceUnavailableError
 from kstock.market import repository
 from kstock.market.versions import MARKET_DATA, current_version
+from kstock.screener.fields import NUMERIC_FIELDS
+from kstock.screener.table import ScreenTable, Tick
 
 log = structlog.get_logger("kstock.market.snapshot")
 
 _SUMMARY_KEYS = ("code", "name", "market", "sector", "industry", "latest_price")
-_SORT_VALUES: dict[str, Callable[[dict[str, Any]], Any]] = {
-    "code": lambda s: s["code"],
-    "name": lambda s: s["name"],
-    "market_cap": lambda s: (s["latest_price"] or {}).get("market_cap"),
-    "close_price": lambda s: (s["latest_price"] or {}).get("close_price"),
-    "change_pct": lambda s: (s["latest_price"] or {}).get("change_pct"),
-    "volume": lambda s: (s["latest_price"] or {}).get("volume"),
-}
+_STATIC_KEYS = ("name_en", "isin", "segment", "listing_date", "shares_outstanding", "status")
+_LATEST_PRICE_FIELDS = ("close_price", "change_pct", "volume", "turnover", "market_cap")
+# Every numeric screen figure that is not part of latest_price: the detail's ``indicators``.
+INDICATOR_FIELDS = tuple(
+    f.name for f in NUMERIC_FIELDS if f.name not in _LATEST_PRICE_FIELDS and f.name != "shares_outstanding"
+)
 
 
-def _latest_price(row: AnyRow) -> dict[str, Any] | None:
-    if row.close_price is None:
-        return None
-    return {
-        "close_price": row.close_price,
-        "change_pct": row.change_pct,
-        "volume": row.volume,
-        "market_cap": row.market_cap,
-        "trade_date": row.trade_date,
-    }
-
-
-def detail_dict(row: AnyRow) -> dict[str, Any]:
-    """The API's stock detail from an instrument row joined with its indicators."""
-    return {
-        "code": row.code,
-        "name": row.name,
-        "market": row.market,
-        "sector": row.sector,
-        "industry": row.industry,
-        "latest_price": _latest_price(row),
-        "name_en": row.name_en,
-        "isin": row.isin,
-        "segment": row.segment,
-        "listing_date": row.listing_date,
-        "shares_outstanding": row.shares_outstanding,
-        "status": row.status,
-        "indicators": None
-        if row.close_price is None
-        else {
-            "per": row.per,
-            "pbr": row.pbr,
-            "roe": row.roe,
-            "dividend_yield": row.dividend_yield,
-            "eps": row.eps_ttm,
-            "bps": row.bps,
-            "dps": row.dps,
-            "high_52w": row.high_52w,
-            "low_52w": row.low_52w,
-            "quality_score": row.quality_score,
-            "value_score": row.value_score,
-            "growth_score": row.growth_score,
-        },
-    }
+def _details(table: ScreenTable, static: dict[str, dict[str, Any]], codes: Sequence[str]) -> list[dict[str, Any]]:
+    """The API's stock detail of each of ``codes``, from the table's current figures."""
+    details = []
+    for code in codes:
+        index = table.index[code]
+        row = table.row(index)
+        priced = row["close_price"] is not None
+        latest_price = {name: row[name] for name in _LATEST_PRICE_FIELDS}
+        latest_price["trade_date"] = table.trade_dates[index]
+        details.append(
+            {
+                "code": code,
+                "name": row["name"],
+                "market": row["market"],
+                "sector": row["sector"],
+                "industry": row["industry"],
+                "latest_price": latest_price if priced else None,
+                **static[code],
+                "indicators": {name: row[name] for name in INDICATOR_FIELDS} if priced else None,
+            }
+        )
+    return details
 
 
 @dataclass(frozen=True)
 class _State:
     version: int
+    table: ScreenTable
+    static: dict[str, dict[str, Any]]
     details: dict[str, dict[str, Any]]
     summaries: dict[str, dict[str, Any]]
-    orders: dict[tuple[str, bool], list[str]] = field(default_factory=dict)
 
 
 class MarketSnapshot:
@@ -113,9 +94,11 @@ class MarketSnapshot:
         async with engine.connect() as connection:
             version = await current_version(connection, MARKET_DATA)
             rows = await repository.all_stocks(connection)
-        details = {row.code: detail_dict(row) for row in rows}
+        table = ScreenTable([dict(row._mapping) for row in rows])
+        static = {row.code: {key: getattr(row, key) for key in _STATIC_KEYS} for row in rows}
+        details = dict(zip(table.codes, _details(table, static, table.codes), strict=True))
         summaries = {code: {key: detail[key] for key in _SUMMARY_KEYS} for code, detail in details.items()}
-        self._state = _State(version=version, details=details, summaries=summaries)
+        self._state = _State(version=version, table=table, static=static, details=details, summaries=summaries)
         for listener in self._listeners:
             listener()
         # The snapshot lives until the next reload: move it (and everything else alive now) out of the cyclic
@@ -151,32 +134,33 @@ class MarketSnapshot:
         """One stock's detail (shared: callers must not mutate it)."""
         return self._require().details.get(code)
 
+    @property
+    def table(self) -> ScreenTable:
+        """The columnar view the screener runs on (shared: read-only for callers)."""
+        return self._require().table
+
     def page(
         self, *, market: str | None, sector: str | None, sort_by: str, descending: bool, offset: int, limit: int
     ) -> tuple[list[dict[str, Any]], int]:
         """A page of stock summaries, filtered and sorted (nulls last, ties by code), and the total."""
         state = self._require()
-        order = state.orders.get((sort_by, descending))
-        if order is None:
-            order = _sorted_codes(state.summaries, sort_by, descending)
-            state.orders[(sort_by, descending)] = order
-        if market is None and sector is None:
-            matching = order
-        else:
-            matching = [
-                code
-                for code in order
-                if (market is None or state.summaries[code]["market"] == market)
-                and (sector is None or state.summaries[code]["sector"] == sector)
-            ]
-        return [state.summaries[code] for code in matching[offset : offset + limit]], len(matching)
+        table = state.table
+        order = table.order(sort_by, descending)
+        mask: npt.NDArray[np.bool_] | None = None
+        for name, value in (("market", market), ("sector", sector)):
+            if value is not None:
+                category = table.categories[name]
+                hit = category.ids == category.lookup.get(value, -2)
+                mask = hit if mask is None else mask & hit
+        matching = order if mask is None else order[mask[order]]
+        codes = table.codes
+        return [state.summaries[codes[row]] for row in matching[offset : offset + limit].tolist()], int(matching.size)
 
-
-def _sorted_codes(summaries: dict[str, dict[str, Any]], sort_by: str, descending: bool) -> list[str]:
-    value_of = _SORT_VALUES[sort_by]
-    by_code = sorted(summaries)
-    present = [code for code in by_code if value_of(summaries[code]) is not None]
-    missing = [code for code in by_code if value_of(summaries[code]) is None]
-    # Sorting is stable in both directions (reverse=True too), so equal values keep ascending code order.
-    present.sort(key=lambda code: value_of(summaries[code]), reverse=descending)
-    return present + missing
+    def apply_ticks(self, ticks: Iterable[Tick]) -> list[str]:
+        """Apply live prices to the table and the stocks' details; returns the codes that changed."""
+        state = self._require()
+        codes = state.table.apply_ticks(ticks)
+        for detail in _details(state.table, state.static, codes):
+            state.details[detail["code"]] = detail
+            state.summaries[detail["code"]] = {key: detail[key] for key in _SUMMARY_KEYS}
+        return codes

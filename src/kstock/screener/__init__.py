@@ -1,0 +1,1 @@
+"""Screening: the columnar snapshot, the condition language, the engine and saved screens."""

@@ -1,0 +1,171 @@
+"""Screening use cases: run a screen over the instance's snapshot, describe the fields, keep saved screens."""
+
+from __future__ import annotations
+
+import uuid
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kstock.config import Settings
+from kstock.errors import ConflictError, NotFoundError
+from kstock.identity.models import User
+from kstock.identity.principal import Principal
+from kstock.identity.tiers import require_quota
+from kstock.kit.clock import iso_utc, utcnow
+from kstock.kit.openapi import parse_body
+from kstock.kit.pagination import Page, page_meta
+from kstock.market.snapshot import MarketSnapshot
+from kstock.screener import engine
+from kstock.screener.fields import FIELDS, Kind
+from kstock.screener.models import SavedScreen
+from kstock.screener.schemas import ScreenDefinition, ScreenRequest
+
+
+class ScreenNotFoundError(NotFoundError):
+    code = "SCREEN_NOT_FOUND"
+
+
+class ScreenNameTakenError(ConflictError):
+    code = "SCREEN_NAME_TAKEN"
+    default_message = "You already have a saved screen with this name"
+
+
+CACHED_BODY_BYTES = 4096
+
+
+def parse_screen(raw: bytes) -> tuple[ScreenRequest, engine.ScreenQuery]:
+    """A screen request's body, validated and compiled (400 / 422 otherwise).
+
+    Bodies up to 4 KiB are cached by their exact bytes: clients repeat the same screens (dashboards, presets),
+    and a compiled query holds only the condition, no data, so it stays valid while the figures change.
+    """
+    return _parse_cached(raw) if len(raw) <= CACHED_BODY_BYTES else _parse(raw)
+
+
+def _parse(raw: bytes) -> tuple[ScreenRequest, engine.ScreenQuery]:
+    request = parse_body(ScreenRequest, raw)
+    return request, engine.compile_screen(request)
+
+
+_parse_cached = lru_cache(maxsize=512)(_parse)
+
+
+def screen_response(snapshot: MarketSnapshot, query: engine.ScreenQuery, page: Page) -> dict[str, Any]:
+    """The response of a screen: one page of matching stocks and the meta (total, pages, engine time)."""
+    table = snapshot.table
+    result = engine.run(table, query, page.offset, page.per_page)
+    meta = {**page_meta(page, result.total), "query_time_ms": result.query_time_ms, "as_of": table.as_of}
+    return {"stocks": result.stocks, "meta": meta}
+
+
+def describe_fields(snapshot: MarketSnapshot) -> dict[str, Any]:
+    """Every screen field with its type, unit, meaning and operators; categories list the values present."""
+    table = snapshot.table
+    fields = [
+        {
+            "name": f.name,
+            "type": f.kind.value,
+            "unit": f.unit,
+            "group": f.group,
+            "description": f.description,
+            "sortable": f.sortable,
+            "filterable": bool(f.operators),
+            "operators": list(f.operators),
+            "values": list(table.categories[f.name].labels) if f.kind is Kind.CATEGORY and f.name != "code" else None,
+        }
+        for f in FIELDS
+    ]
+    return {"fields": fields, "meta": {"count": len(fields)}}
+
+
+# -- saved screens ---------------------------------------------------------------------------------------------
+
+
+def saved_dict(screen: SavedScreen) -> dict[str, Any]:
+    return {
+        "id": str(screen.id),
+        "name": screen.name,
+        "definition": screen.definition,
+        "created_at": iso_utc(screen.created_at),
+        "updated_at": iso_utc(screen.updated_at),
+    }
+
+
+def stored_definition(definition: ScreenDefinition) -> dict[str, Any]:
+    """A definition as saved: validated against the catalog first (400 / 422 like a screen), JSON-ready."""
+    engine.compile_screen(definition)
+    return definition.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+async def list_screens(session: AsyncSession, principal: Principal) -> list[SavedScreen]:
+    statement = (
+        select(SavedScreen)
+        .where(SavedScreen.user_id == principal.user_id)
+        .order_by(SavedScreen.created_at, SavedScreen.id)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def get_screen(session: AsyncSession, principal: Principal, screen_id: uuid.UUID) -> SavedScreen:
+    """The caller's screen; another user's screen is not found, exactly like a missing one."""
+    statement = select(SavedScreen).where(SavedScreen.id == screen_id, SavedScreen.user_id == principal.user_id)
+    screen = (await session.execute(statement)).scalar_one_or_none()
+    if screen is None:
+        raise ScreenNotFoundError(f"Saved screen {screen_id} not found", {"screen_id": str(screen_id)})
+    return screen
+
+
+async def _flush_named(session: AsyncSession, name: str) -> None:
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise ScreenNameTakenError(details={"name": name}) from exc
+
+
+async def create_screen(
+    session: AsyncSession, principal: Principal, settings: Settings, name: str, definition: ScreenDefinition
+) -> SavedScreen:
+    """Save a screen within the tier's quota.
+
+    The row is inserted first, then the user's row is locked and the screens counted: concurrent creates by one
+    user serialise on that lock (PostgreSQL) or on the write lock the insert took (SQLite), so each count sees
+    every create committed before it, and a refused create rolls back with the request.
+    """
+    now = utcnow()
+    screen = SavedScreen(
+        user_id=principal.user_id, name=name, definition=stored_definition(definition), created_at=now, updated_at=now
+    )
+    session.add(screen)
+    await _flush_named(session, name)
+    # FOR NO KEY UPDATE: it conflicts with itself but not with the KEY SHARE lock each insert's foreign key took.
+    await session.execute(select(User.id).where(User.id == principal.user_id).with_for_update(key_share=True))
+    count = (
+        await session.execute(
+            select(func.count()).select_from(SavedScreen).where(SavedScreen.user_id == principal.user_id)
+        )
+    ).scalar_one()
+    require_quota(principal, "saved_screens", count, settings)
+    return screen
+
+
+async def replace_screen(
+    session: AsyncSession, principal: Principal, screen_id: uuid.UUID, name: str, definition: ScreenDefinition
+) -> SavedScreen:
+    screen = await get_screen(session, principal, screen_id)
+    screen.name = name
+    screen.definition = stored_definition(definition)
+    screen.updated_at = utcnow()
+    await _flush_named(session, name)
+    return screen
+
+
+async def delete_screen(session: AsyncSession, principal: Principal, screen_id: uuid.UUID) -> None:
+    result = await session.execute(
+        delete(SavedScreen).where(SavedScreen.id == screen_id, SavedScreen.user_id == principal.user_id)
+    )
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        raise ScreenNotFoundError(f"Saved screen {screen_id} not found", {"screen_id": str(screen_id)})
