@@ -12,30 +12,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.loadgen import machine, run_client, run_load
+from bench.server import LOAD_TEST_ENV, serving
 from kstock.config import Settings
 from kstock.db import migrate
 from kstock.db.engine import create_engine
 from kstock.market.demo import database_is_empty, generate_demo
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def ensure_dataset(settings: Settings, stocks: int, years: int) -> None:
@@ -50,18 +39,6 @@ async def ensure_dataset(settings: Settings, stocks: int, years: int) -> None:
             print(f"dataset: generated {stocks} stocks x {years} years in {time.perf_counter() - started:.1f} s")
     finally:
         await engine.dispose()
-
-
-def wait_ready(port: int, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=2) as response:  # noqa: S310
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("server did not become ready")
 
 
 async def measure(port: int, requests: int, concurrency: int, years: int, rounds: int) -> None:
@@ -128,29 +105,9 @@ def main() -> None:
 
 
 def run_server(url: str, workers: int, cache: bool, args: argparse.Namespace) -> None:
-    port = free_port()
-    # Request limits off, as for any load test (brute-force throttles stay on; they are not on this path).
-    env = {
-        **os.environ,
-        "KSTOCK_DATABASE_URL": url,
-        "KSTOCK_LOG_LEVEL": "WARNING",
-        "KSTOCK_RATE_LIMIT_ENABLED": "false",
-    }
-    if not cache:
-        env["KSTOCK_CACHE_MAX_ENTRIES"] = "0"
-    kstock = Path(sys.executable).parent / "kstock"
-    server = subprocess.Popen(  # noqa: S603 - our own command
-        [str(kstock), "serve", "--port", str(port), "--workers", str(workers)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_ready(port)
+    env = dict(LOAD_TEST_ENV) if cache else {**LOAD_TEST_ENV, "KSTOCK_CACHE_MAX_ENTRIES": "0"}
+    with serving(url, env, workers) as port:
         run_client(measure(port, args.requests, args.concurrency, args.years, args.rounds))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -16,18 +16,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import secrets
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 
-from bench.bench_api_latency import ROOT, ensure_dataset, free_port, wait_ready
+from bench.bench_api_latency import ROOT, ensure_dataset
 from bench.loadgen import LoadResult, machine, run_client, run_load
+from bench.server import serving
 from kstock.config import Settings
 
 PATH = "/v1/stocks/005930"
@@ -44,24 +41,10 @@ GENEROUS_LIMITS = {
 @contextmanager
 def server(url: str, extra_env: dict[str, str]) -> Iterator[int]:
     """A `kstock serve` process on a free port, stopped on exit."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "KSTOCK_DATABASE_URL": url,
-        "KSTOCK_LOG_LEVEL": "WARNING",
-        "KSTOCK_SECRET_KEY": secrets.token_urlsafe(48),
-        **extra_env,
-    }
-    kstock = Path(sys.executable).parent / "kstock"
-    process = subprocess.Popen(  # noqa: S603 - our own command
-        [str(kstock), "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        wait_ready(port)
+    with serving(
+        url, {"KSTOCK_LOG_LEVEL": "WARNING", "KSTOCK_SECRET_KEY": secrets.token_urlsafe(48), **extra_env}
+    ) as port:
         yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def credentials(port: int) -> tuple[str, str | None]:

@@ -64,10 +64,28 @@ async def run_load(
     requests: int,
     warmup: int = 200,
     headers: dict[str, str] | None = None,
+    method: str = "GET",
+    body: bytes | None = None,
+    bodies: Sequence[bytes] | None = None,
+    content_type: str = "application/json",
 ) -> LoadResult:
-    """Send ``requests`` GETs (cycling through ``paths``) over ``concurrency`` connections; time each one."""
-    extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
-    encoded = [f"GET {p} HTTP/1.1\r\nHost: {host}\r\n{extra}\r\n".encode() for p in paths]
+    """Send ``requests`` requests (cycling through ``paths``) over ``concurrency`` connections; time each one.
+
+    GET by default; with ``method="POST"`` and a ``body``, every request carries that body; with ``bodies``,
+    the requests cycle through them.
+    """
+    payloads: list[bytes | None] = list(bodies) if bodies is not None else [body]
+
+    def encode(path: str, payload: bytes | None) -> bytes:
+        fields = dict(headers or {})
+        if payload is not None:
+            fields.setdefault("Content-Type", content_type)
+            fields["Content-Length"] = str(len(payload))
+        extra = "".join(f"{k}: {v}\r\n" for k, v in fields.items())
+        return f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n{extra}\r\n".encode() + (payload or b"")
+
+    count = max(len(paths), len(payloads))
+    encoded = [encode(paths[i % len(paths)], payloads[i % len(payloads)]) for i in range(count)]
     latencies: list[float] = []
     counter = {"next": 0, "errors": 0, "bytes": 0}
     total = warmup + requests
