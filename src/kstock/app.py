@@ -19,6 +19,7 @@ from kstock.config import Settings, get_settings
 from kstock.db import migrate
 from kstock.db.engine import create_engine, create_sessionmaker
 from kstock.gateway.audit import AuditMiddleware
+from kstock.gateway.bodylimit import BodyLimitMiddleware
 from kstock.gateway.errors import install_error_handlers
 from kstock.gateway.limitstore import LimitStore
 from kstock.gateway.metrics import MetricsMiddleware, metrics_endpoint
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     # Outermost last: metrics see every request; the request id is set before the limiter's headers and the
     # audit rows need it.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(AuditMiddleware)
     app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(RequestIdMiddleware)

@@ -52,6 +52,7 @@ class Settings(BaseSettings):
 
     import_batch_size: int = Field(default=100_000, ge=100, le=5_000_000)
     cache_max_entries: int = Field(default=1_024, ge=0, description="in-process response cache entries; 0 = off")
+    max_body_bytes: int = Field(default=1_048_576, ge=1_024, description="largest request body accepted (413 above)")
     snapshot_refresh_s: float = Field(
         default=5.0, ge=0, description="how often each instance checks for new market data; 0 = never"
     )

@@ -128,6 +128,7 @@ _DESCRIPTIONS: dict[int, str] = {
     404: "Unknown resource (NOT_FOUND, STOCK_NOT_FOUND)",
     405: "Method not allowed (METHOD_NOT_ALLOWED)",
     409: "Conflict",
+    413: "Request body over KSTOCK_MAX_BODY_BYTES (PAYLOAD_TOO_LARGE)",
     422: "Semantically invalid request (e.g. INVALID_DATE_RANGE)",
     429: "Rate limit exceeded (RATE_LIMIT_EXCEEDED)",
     500: "Internal error, no detail (INTERNAL_ERROR)",

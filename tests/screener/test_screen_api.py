@@ -3,6 +3,7 @@ and every kind of bad input."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -216,6 +217,20 @@ async def test_malformed_bodies_get_the_error_format(demo_live: Live, raw: bytes
     response = await demo_live.http.post("/v1/screen", content=raw, headers={"content-type": "application/json"})
     assert response.status_code in (400, 422), response.text
     assert set(response.json()) == {"error", "message", "details", "timestamp", "path", "request_id"}
+
+
+async def test_an_oversized_body_is_refused(demo_live: Live) -> None:
+    limit = demo_live.settings.max_body_bytes
+    body = b'{"fields": ["' + b"x" * limit + b'"]}'
+    declared = await demo_live.http.post("/v1/screen", content=body, headers={"content-type": "application/json"})
+    assert assert_error(declared, 413, "PAYLOAD_TOO_LARGE")["details"] == {"max_body_bytes": limit}
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it arrives
+        for start in range(0, len(body), 65_536):
+            yield body[start : start + 65_536]
+
+    streamed = await demo_live.http.post("/v1/screen", content=chunks(), headers={"content-type": "application/json"})
+    assert_error(streamed, 413, "PAYLOAD_TOO_LARGE")
 
 
 async def test_the_openapi_document_has_examples(demo_live: Live) -> None:

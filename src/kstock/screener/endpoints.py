@@ -53,7 +53,7 @@ _SAVED_EXAMPLE: dict[str, Any] = {
     "`meta.query_time_ms` is the engine's time. A missing value never matches a condition, negated or not. "
     "400 for an unknown field (the error lists the valid ones), a non-numeric bound, per_page over 100 or a "
     "`where` deeper than 8 levels or with more than 50 conditions; 422 when min > max.",
-    responses=error_responses(400, 422, 503),
+    responses=error_responses(400, 413, 422, 503),
     openapi_extra=json_body(ScreenRequest, _SCREEN_EXAMPLES),
 )
 @read_only
@@ -96,7 +96,7 @@ async def list_screens(session: SessionDep, principal: CurrentPrincipal) -> Resp
     summary="Save a screen",
     description="Validated like `POST /v1/screen`. The free tier keeps at most 3 saved screens (basic 25, pro "
     "100): one more is 403 `TIER_LIMIT_EXCEEDED`. Names are unique per user (409 `SCREEN_NAME_TAKEN`).",
-    responses=error_responses(400, 403, 409, 422),
+    responses=error_responses(400, 403, 409, 413, 422),
 )
 async def create_screen(
     request: Request,
