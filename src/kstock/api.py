@@ -9,10 +9,17 @@ from kstock.gateway.endpoints import router as gateway_router
 from kstock.gateway.ratelimit import enforce_rate_limit
 from kstock.identity.endpoints import router as identity_router
 from kstock.market.endpoints import router as market_router
+from kstock.portfolio.endpoints import router as portfolio_router
 from kstock.screener.endpoints import router as screener_router
 
 # Matched in order: the busiest (market data) first.
-DOMAIN_ROUTERS: tuple[APIRouter, ...] = (market_router, screener_router, identity_router, gateway_router)
+DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
+    market_router,
+    screener_router,
+    portfolio_router,
+    identity_router,
+    gateway_router,
+)
 
 
 def mount_v1(app: FastAPI) -> None:

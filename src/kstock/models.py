@@ -3,6 +3,7 @@
 from kstock.gateway.models import AuditEvent
 from kstock.identity.models import ApiKey, RefreshToken, User
 from kstock.market.models import DailyBar, DataVersion, FinancialStatement, Instrument, StockIndicator
+from kstock.portfolio.models import Portfolio, PortfolioHolding, PortfolioTransaction
 from kstock.screener.models import SavedScreen
 
 __all__ = [
@@ -12,6 +13,9 @@ __all__ = [
     "DataVersion",
     "FinancialStatement",
     "Instrument",
+    "Portfolio",
+    "PortfolioHolding",
+    "PortfolioTransaction",
     "RefreshToken",
     "SavedScreen",
     "StockIndicator",

@@ -23,6 +23,9 @@ TABLES = {
     "api_keys",
     "audit_events",
     "saved_screens",
+    "portfolios",
+    "portfolio_transactions",
+    "portfolio_holdings",
 }
 
 

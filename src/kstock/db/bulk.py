@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -119,9 +120,10 @@ async def merge_rows(
 async def fetch_tuples(session: AsyncSession, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     """Run a read on the driver itself, skipping SQLAlchemy's per-row result processing.
 
-    For hot paths that return thousands of rows (a stock's history). ``sql`` uses ``?`` placeholders; dates in
-    ``params`` are passed as ISO text to SQLite. Values come back as the driver makes them: SQLite dates are
-    ISO text, PostgreSQL dates are ``datetime.date``.
+    For hot paths (a stock's history, a portfolio's holdings). ``sql`` uses ``?`` placeholders; dates in
+    ``params`` are passed as ISO text to SQLite, UUIDs as the 32 hex digits SQLAlchemy stores there. Values come
+    back as the driver makes them: SQLite dates and times are ISO text (UUIDs hex text), PostgreSQL's are
+    ``datetime`` objects (UUIDs ``uuid.UUID``-like).
     """
     connection = await session.connection()
     driver: Any = (await connection.get_raw_connection()).driver_connection
@@ -129,7 +131,9 @@ async def fetch_tuples(session: AsyncSession, sql: str, params: Sequence[Any]) -
         numbers = iter(range(1, len(params) + 1))
         records = await driver.fetch(re.sub(r"\?", lambda _: f"${next(numbers)}", sql), *params)
         return [tuple(record) for record in records]
-    sqlite_params = [p.isoformat() if isinstance(p, dt.date) else p for p in params]
+    sqlite_params = [
+        p.isoformat() if isinstance(p, dt.date) else p.hex if isinstance(p, uuid.UUID) else p for p in params
+    ]
     cursor = await driver.execute(sql, sqlite_params)
     try:
         return list(await cursor.fetchall())

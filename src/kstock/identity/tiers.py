@@ -33,7 +33,7 @@ GATES: Final[Mapping[str, Gate]] = MappingProxyType(
 @dataclass(frozen=True, slots=True)
 class Quota:
     description: str  # what is counted, plural: "saved screens"
-    limits: Mapping[Tier, int]
+    limits: Mapping[Tier, int | None]  # None: unlimited
 
 
 # How many of a thing each tier may keep. A new counted resource adds a row here.
@@ -41,6 +41,13 @@ QUOTAS: Final[Mapping[str, Quota]] = MappingProxyType(
     {
         "saved_screens": Quota(
             description="saved screens", limits=MappingProxyType({Tier.FREE: 3, Tier.BASIC: 25, Tier.PRO: 100})
+        ),
+        "portfolios": Quota(
+            description="portfolios", limits=MappingProxyType({Tier.FREE: 3, Tier.BASIC: 20, Tier.PRO: None})
+        ),
+        "portfolio_holdings": Quota(
+            description="holdings per portfolio",
+            limits=MappingProxyType({Tier.FREE: 20, Tier.BASIC: 100, Tier.PRO: None}),
         ),
     }
 )
@@ -80,7 +87,8 @@ def tier_gate(gate_name: str) -> Callable[..., Awaitable[Principal]]:
     return check
 
 
-def quota_limit(principal: Principal, quota_name: str) -> int:
+def quota_limit(principal: Principal, quota_name: str) -> int | None:
+    """The caller's tier's limit; None for unlimited."""
     return QUOTAS[quota_name].limits[principal.tier]
 
 
@@ -88,9 +96,14 @@ def require_quota(principal: Principal, quota_name: str, count: int, settings: S
     """Pass while ``count`` (including the one being added) is within the tier's quota; 403 TIER_LIMIT_EXCEEDED."""
     quota = QUOTAS[quota_name]
     limit = quota.limits[principal.tier]
-    if count <= limit:
+    if limit is None or count <= limit:
         return
-    larger = [tier for tier in Tier if quota.limits[tier] > limit and TIER_ORDER[tier] > TIER_ORDER[principal.tier]]
+
+    def allows(tier: Tier) -> bool:
+        tier_limit = quota.limits[tier]
+        return tier_limit is None or tier_limit >= count
+
+    larger = [tier for tier in Tier if TIER_ORDER[tier] > TIER_ORDER[principal.tier] and allows(tier)]
     raise TierLimitError(
         f"The {principal.tier} tier keeps at most {limit} {quota.description}",
         {

@@ -1,0 +1,1 @@
+"""Portfolios: holdings derived from a transaction ledger, valued at live prices."""

@@ -1,0 +1,322 @@
+"""HTTP routes of the portfolio API. Every route needs a signed-in user and sees only that user's portfolios."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request, status
+from starlette.responses import Response
+
+from kstock.db.session import SessionDep
+from kstock.errors import UnprocessableError, error_responses
+from kstock.identity.dependencies import CurrentPrincipal
+from kstock.identity.tiers import quota_limit
+from kstock.kit.pagination import PageDep, page_meta
+from kstock.kit.responses import JSONResponse
+from kstock.market.dependencies import SnapshotDep
+from kstock.portfolio import service
+from kstock.portfolio.schemas import (
+    HoldingIn,
+    HoldingOut,
+    HoldingPatch,
+    PerformanceOut,
+    PortfolioDetail,
+    PortfolioIn,
+    PortfolioList,
+    PortfolioOut,
+    PortfolioPatch,
+    TransactionIn,
+    TransactionList,
+    TransactionOut,
+)
+
+router = APIRouter(prefix="/portfolios", tags=["portfolios"])
+
+PortfolioId = Annotated[uuid.UUID, Path(description="the portfolio's id")]
+HoldingCode = Annotated[str, Path(description="the holding's stock code", examples=["005930"], max_length=12)]
+_NOT_YOURS = "Another user's portfolio answers 404 `PORTFOLIO_NOT_FOUND`, exactly like a missing one."
+
+
+@router.post(
+    "",
+    response_model=PortfolioOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a portfolio",
+    description="Free tier: 3 portfolios, basic 20, pro unlimited (403 `TIER_LIMIT_EXCEEDED` beyond). Names are "
+    "unique per user (409 `PORTFOLIO_NAME_TAKEN`).",
+    responses=error_responses(400, 403, 409, 413),
+)
+async def create_portfolio(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, body: PortfolioIn
+) -> Response:
+    portfolio = await service.create_portfolio(session, principal, request.app.state.settings, body)
+    return JSONResponse(service.portfolio_dict(portfolio), status_code=status.HTTP_201_CREATED)
+
+
+@router.get(
+    "",
+    response_model=PortfolioList,
+    summary="My portfolios",
+    description="Each with its holdings count and value at current prices; `meta.limit` is the tier's quota.",
+    responses=error_responses(400),
+)
+async def list_portfolios(session: SessionDep, snapshot: SnapshotDep, principal: CurrentPrincipal) -> Response:
+    items = await service.list_portfolios(session, principal, snapshot)
+    meta = {"count": len(items), "limit": quota_limit(principal, "portfolios")}
+    return JSONResponse({"portfolios": items, "meta": meta})
+
+
+@router.get(
+    "/{portfolio_id}",
+    response_model=PortfolioDetail,
+    summary="One portfolio, valued",
+    description="Holdings at current prices (moving-average cost, day change, weight) and the summary with the "
+    f"sector allocation. {_NOT_YOURS}",
+    responses=error_responses(400, 404),
+)
+async def get_portfolio(
+    session: SessionDep, snapshot: SnapshotDep, principal: CurrentPrincipal, portfolio_id: PortfolioId
+) -> Response:
+    return JSONResponse(await service.portfolio_detail(session, principal, portfolio_id, snapshot))
+
+
+@router.patch(
+    "/{portfolio_id}",
+    response_model=PortfolioOut,
+    summary="Rename or describe a portfolio",
+    responses=error_responses(400, 404, 409, 413),
+)
+async def update_portfolio(
+    session: SessionDep, principal: CurrentPrincipal, portfolio_id: PortfolioId, body: PortfolioPatch
+) -> Response:
+    portfolio = await service.update_portfolio(session, principal, portfolio_id, body)
+    return JSONResponse(service.portfolio_dict(portfolio))
+
+
+@router.delete(
+    "/{portfolio_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a portfolio",
+    description="With its holdings and its whole ledger.",
+    responses=error_responses(400, 404),
+)
+async def delete_portfolio(session: SessionDep, principal: CurrentPrincipal, portfolio_id: PortfolioId) -> Response:
+    await service.delete_portfolio(session, principal, portfolio_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+async def _holding(
+    session: SessionDep, snapshot: SnapshotDep, principal: CurrentPrincipal, pid: uuid.UUID, code: str
+) -> dict[str, Any]:
+    detail = await service.portfolio_detail(session, principal, pid, snapshot)
+    holding: dict[str, Any] = next(h for h in detail["holdings"] if h["stock_code"] == code)
+    return holding
+
+
+@router.post(
+    "/{portfolio_id}/holdings",
+    response_model=HoldingOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a holding",
+    description="Recorded in the ledger as a buy of `quantity` at `avg_price` on `purchase_date` (no fees). "
+    "404 `STOCK_NOT_FOUND` for an unknown code; 400 for a date in the future or before the listing. Free tier: "
+    "20 holdings per portfolio, basic 100.",
+    responses=error_responses(400, 403, 404, 413),
+)
+async def add_holding(
+    request: Request,
+    session: SessionDep,
+    snapshot: SnapshotDep,
+    principal: CurrentPrincipal,
+    portfolio_id: PortfolioId,
+    body: HoldingIn,
+) -> Response:
+    settings = request.app.state.settings
+    code = await service.add_holding(session, principal, settings, snapshot, portfolio_id, body)
+    return JSONResponse(await _holding(session, snapshot, principal, portfolio_id, code), status_code=201)
+
+
+@router.patch(
+    "/{portfolio_id}/holdings/{stock_code}",
+    response_model=HoldingOut,
+    summary="Correct a holding",
+    description="Sets its quantity and/or average price: the stock's ledger becomes one buy at the new figures, "
+    "dated at its first trade (its earlier entries and realized gain are dropped).",
+    responses=error_responses(400, 404, 413),
+)
+async def replace_holding(
+    session: SessionDep,
+    snapshot: SnapshotDep,
+    principal: CurrentPrincipal,
+    portfolio_id: PortfolioId,
+    stock_code: HoldingCode,
+    body: HoldingPatch,
+) -> Response:
+    code = await service.replace_holding(session, principal, portfolio_id, stock_code, body)
+    return JSONResponse(await _holding(session, snapshot, principal, portfolio_id, code))
+
+
+@router.delete(
+    "/{portfolio_id}/holdings/{stock_code}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove a holding",
+    description="Deletes the holding and every ledger entry of that stock in this portfolio.",
+    responses=error_responses(400, 404),
+)
+async def delete_holding(
+    session: SessionDep, principal: CurrentPrincipal, portfolio_id: PortfolioId, stock_code: HoldingCode
+) -> Response:
+    await service.delete_holding(session, principal, portfolio_id, stock_code)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{portfolio_id}/transactions",
+    response_model=TransactionOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Record a trade",
+    description="A buy or a sell; the stock's holding is replayed from its ledger (moving-average cost). Prices "
+    "on the KRX tick grid (400 otherwise, naming the nearest valid prices). Selling more than is held at that "
+    "date is 422 `INSUFFICIENT_QUANTITY`, and nothing is stored.",
+    responses=error_responses(400, 403, 404, 413, 422),
+)
+async def add_transaction(
+    request: Request,
+    session: SessionDep,
+    snapshot: SnapshotDep,
+    principal: CurrentPrincipal,
+    portfolio_id: PortfolioId,
+    body: TransactionIn,
+) -> Response:
+    settings = request.app.state.settings
+    transaction = await service.add_transaction(session, principal, settings, snapshot, portfolio_id, body)
+    return JSONResponse(service.transaction_dict(transaction), status_code=status.HTTP_201_CREATED)
+
+
+Side = Literal["buy", "sell"]
+
+
+@router.get(
+    "/{portfolio_id}/transactions",
+    response_model=TransactionList,
+    summary="The ledger",
+    description="Oldest first (trade date, then entry order), filtered by dates, stock and side, paged.",
+    responses=error_responses(400, 404, 422),
+)
+async def list_transactions(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    portfolio_id: PortfolioId,
+    page: PageDep,
+    from_date: dt.date | None = None,
+    to_date: dt.date | None = None,
+    stock_code: Annotated[str | None, Query(max_length=12)] = None,
+    side: Side | None = None,
+) -> Response:
+    _check_range(from_date, to_date)
+    rows, total = await service.list_transactions(
+        session,
+        principal,
+        portfolio_id,
+        from_date=from_date,
+        to_date=to_date,
+        stock_code=stock_code,
+        side=side,
+        offset=page.offset,
+        limit=page.per_page,
+    )
+    return JSONResponse({"transactions": [service.transaction_dict(r) for r in rows], "meta": page_meta(page, total)})
+
+
+def _check_range(from_date: dt.date | None, to_date: dt.date | None) -> None:
+    if from_date is not None and to_date is not None and from_date > to_date:
+        raise UnprocessableError(
+            "from_date is after to_date",
+            {"from_date": [f"must not be after to_date ({to_date})"]},
+            code="INVALID_DATE_RANGE",
+        )
+
+
+@router.delete(
+    "/{portfolio_id}/transactions/{transaction_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a ledger entry",
+    description="The stock's holding is replayed without it; 422 `INSUFFICIENT_QUANTITY` when a later sell would "
+    "then sell more than was held (nothing changes).",
+    responses=error_responses(400, 404, 422),
+)
+async def delete_transaction(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    portfolio_id: PortfolioId,
+    transaction_id: Annotated[uuid.UUID, Path(description="the entry's id")],
+) -> Response:
+    await service.delete_transaction(session, principal, portfolio_id, transaction_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/{portfolio_id}/performance",
+    response_model=PerformanceOut,
+    summary="Performance",
+    description="The value from daily closes on every trading day since the first trade, the time-weighted "
+    "return (money put in or taken out does not count as return) and the maximum drawdown of that return. "
+    "Definitions in docs/api/portfolios.md.",
+    responses=error_responses(400, 404),
+)
+async def get_performance(
+    session: SessionDep, snapshot: SnapshotDep, principal: CurrentPrincipal, portfolio_id: PortfolioId
+) -> Response:
+    return JSONResponse(await service.portfolio_performance(session, principal, portfolio_id, snapshot))
+
+
+def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]], filename: str) -> Response:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return Response(
+        buffer.getvalue().encode("utf-8-sig"),  # the BOM lets spreadsheet programs read the Korean names
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+_HOLDING_COLUMNS = (
+    "stock_code stock_name sector quantity avg_price current_price price_status purchase_value current_value "
+    "unrealized_gain unrealized_gain_pct day_change weight_pct realized_gain fees first_trade_date"
+).split()
+_TRANSACTION_COLUMNS = "id trade_date side stock_code quantity price fees realized_gain created_at".split()
+
+
+@router.get(
+    "/{portfolio_id}/holdings.csv",
+    summary="Holdings as CSV",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}, **error_responses(400, 404)},
+)
+async def export_holdings(
+    session: SessionDep, snapshot: SnapshotDep, principal: CurrentPrincipal, portfolio_id: PortfolioId
+) -> Response:
+    detail = await service.portfolio_detail(session, principal, portfolio_id, snapshot)
+    rows = ([h[c] for c in _HOLDING_COLUMNS] for h in detail["holdings"])
+    return _csv(_HOLDING_COLUMNS, rows, f"portfolio-{portfolio_id}-holdings.csv")
+
+
+@router.get(
+    "/{portfolio_id}/transactions.csv",
+    summary="The ledger as CSV",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}, **error_responses(400, 404)},
+)
+async def export_transactions(session: SessionDep, principal: CurrentPrincipal, portfolio_id: PortfolioId) -> Response:
+    transactions, _ = await service.list_transactions(
+        session, principal, portfolio_id, from_date=None, to_date=None, stock_code=None, side=None, offset=0, limit=None
+    )
+    rows = ([service.transaction_dict(t)[c] for c in _TRANSACTION_COLUMNS] for t in transactions)
+    return _csv(_TRANSACTION_COLUMNS, rows, f"portfolio-{portfolio_id}-transactions.csv")
