@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 
 from fastapi import Depends, Request
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from kstock.config import Settings
 from kstock.errors import ForbiddenError
 from kstock.identity.dependencies import get_principal, unauthorized
+from kstock.identity.models import User
 from kstock.identity.principal import TIER_ORDER, Principal, Tier
 
 
@@ -113,3 +116,18 @@ def require_quota(principal: Principal, quota_name: str, count: int, settings: S
             "upgrade_url": settings.upgrade_url,
         },
     )
+
+
+async def require_quota_after_insert(
+    session: AsyncSession, principal: Principal, settings: Settings, quota_name: str, owned: Any
+) -> None:
+    """The quota check of a create: call it after flushing the new row of ``owned`` (a model with ``user_id``).
+
+    Counting after the insert, with the user's row locked (FOR NO KEY UPDATE: it does not conflict with the KEY
+    SHARE lock each insert's foreign key takes), serialises concurrent creates by one user on PostgreSQL; on
+    SQLite the insert's write lock does. Each count then sees every create committed before it, and a refused
+    create rolls back with the request.
+    """
+    await session.execute(select(User.id).where(User.id == principal.user_id).with_for_update(key_share=True))
+    statement = select(func.count()).select_from(owned).where(owned.user_id == principal.user_id)
+    require_quota(principal, quota_name, (await session.execute(statement)).scalar_one(), settings)

@@ -22,9 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kstock.config import Settings
 from kstock.db.bulk import fetch_tuples
 from kstock.errors import ConflictError, NotFoundError, UnprocessableError, ValidationError
-from kstock.identity.models import User
 from kstock.identity.principal import Principal
-from kstock.identity.tiers import require_quota
+from kstock.identity.tiers import require_quota, require_quota_after_insert
 from kstock.kit.calendar import today_kst
 from kstock.kit.clock import iso_utc, utcnow
 from kstock.kit.krx import is_on_tick, round_down_to_tick, round_up_to_tick
@@ -112,11 +111,7 @@ async def create_portfolio(
     )
     session.add(portfolio)
     await _flush_named(session, body.name)
-    await session.execute(select(User.id).where(User.id == principal.user_id).with_for_update(key_share=True))
-    count = (
-        await session.execute(select(func.count()).select_from(Portfolio).where(Portfolio.user_id == principal.user_id))
-    ).scalar_one()
-    require_quota(principal, "portfolios", count, settings)
+    await require_quota_after_insert(session, principal, settings, "portfolios", Portfolio)
     return portfolio
 
 

@@ -6,15 +6,14 @@ import uuid
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kstock.config import Settings
 from kstock.errors import ConflictError, NotFoundError
-from kstock.identity.models import User
 from kstock.identity.principal import Principal
-from kstock.identity.tiers import require_quota
+from kstock.identity.tiers import require_quota_after_insert
 from kstock.kit.clock import iso_utc, utcnow
 from kstock.kit.openapi import parse_body
 from kstock.kit.pagination import Page, page_meta
@@ -129,26 +128,14 @@ async def _flush_named(session: AsyncSession, name: str) -> None:
 async def create_screen(
     session: AsyncSession, principal: Principal, settings: Settings, name: str, definition: ScreenDefinition
 ) -> SavedScreen:
-    """Save a screen within the tier's quota.
-
-    The row is inserted first, then the user's row is locked and the screens counted: concurrent creates by one
-    user serialise on that lock (PostgreSQL) or on the write lock the insert took (SQLite), so each count sees
-    every create committed before it, and a refused create rolls back with the request.
-    """
+    """Save a screen within the tier's quota (checked after the insert: :func:`require_quota_after_insert`)."""
     now = utcnow()
     screen = SavedScreen(
         user_id=principal.user_id, name=name, definition=stored_definition(definition), created_at=now, updated_at=now
     )
     session.add(screen)
     await _flush_named(session, name)
-    # FOR NO KEY UPDATE: it conflicts with itself but not with the KEY SHARE lock each insert's foreign key took.
-    await session.execute(select(User.id).where(User.id == principal.user_id).with_for_update(key_share=True))
-    count = (
-        await session.execute(
-            select(func.count()).select_from(SavedScreen).where(SavedScreen.user_id == principal.user_id)
-        )
-    ).scalar_one()
-    require_quota(principal, "saved_screens", count, settings)
+    await require_quota_after_insert(session, principal, settings, "saved_screens", SavedScreen)
     return screen
 
 
