@@ -28,7 +28,7 @@ def routes(pid: str, tid: str) -> list[tuple[str, str, dict[str, Any] | None]]:
         (
             "POST",
             f"{base}/transactions",
-            {"side": "sell", "stock_code": SAMSUNG, "quantity": 1, "price": 54_000, "trade_date": "2025-01-06"},
+            {"side": "sell", "stock_code": SAMSUNG, "quantity": 1, "price": 55_000, "trade_date": "2025-01-06"},
         ),
         ("GET", f"{base}/transactions", None),
         ("DELETE", f"{base}/transactions/{tid}", None),
@@ -43,7 +43,7 @@ async def test_every_route_hides_another_users_portfolio(live: Live) -> None:
     intruder = await make_account(live, "intruder@example.com", tier=Tier.PRO)
     pid = await new_portfolio(live, owner)
     bought = await trade(
-        live, owner, pid, side="buy", stock_code=SAMSUNG, quantity=5, price=54_000, trade_date="2025-01-02"
+        live, owner, pid, side="buy", stock_code=SAMSUNG, quantity=5, price=53_800, trade_date="2025-01-02"
     )
     before = await detail(live, owner, pid)
     for method, url, body in routes(pid, bought["id"]):

@@ -67,25 +67,25 @@ async def test_moving_average_ledger_by_hand(live: Live) -> None:
     me = await make_account(live, "ledger@example.com")
     pid = await new_portfolio(live, me)
     await trade(
-        live, me, pid, side="buy", stock_code=SAMSUNG, quantity=10, price=50_000, fees=100, trade_date="2024-12-23"
+        live, me, pid, side="buy", stock_code=SAMSUNG, quantity=10, price=50_000, fees=100, trade_date="2024-06-03"
     )
     await trade(
-        live, me, pid, side="buy", stock_code=SAMSUNG, quantity=5, price=53_000, fees=50, trade_date="2024-12-24"
+        live, me, pid, side="buy", stock_code=SAMSUNG, quantity=5, price=53_000, fees=50, trade_date="2024-06-04"
     )
     # 15 shares cost 500,000 + 265,000 = 765,000: average 51,000 (fees are kept apart).
     sell = await trade(
-        live, me, pid, side="sell", stock_code=SAMSUNG, quantity=6, price=54_000, fees=200, trade_date="2024-12-26"
+        live, me, pid, side="sell", stock_code=SAMSUNG, quantity=6, price=54_000, fees=200, trade_date="2024-06-05"
     )
     # Cost out = 765,000 x 6 / 15 = 306,000; gain = 6 x 54,000 - 200 - 306,000 = 17,800.
     assert sell["realized_gain"] == 17_800
     (holding,) = (await detail(live, me, pid))["holdings"]
     assert (holding["quantity"], holding["purchase_value"], holding["avg_price"]) == (9, 459_000, 51_000)
     last = await trade(
-        live, me, pid, side="sell", stock_code=SAMSUNG, quantity=9, price=52_000, fees=100, trade_date="2024-12-27"
+        live, me, pid, side="sell", stock_code=SAMSUNG, quantity=9, price=52_000, fees=100, trade_date="2024-06-07"
     )
     assert last["realized_gain"] == 9 * 52_000 - 100 - 459_000 == 8_900  # selling all takes out the rest
     assert (await detail(live, me, pid))["holdings"] == []  # a closed position is not a holding
-    await trade(live, me, pid, side="buy", stock_code=SAMSUNG, quantity=3, price=55_000, trade_date="2025-01-02")
+    await trade(live, me, pid, side="buy", stock_code=SAMSUNG, quantity=3, price=55_000, trade_date="2024-06-10")
     result = await detail(live, me, pid)
     (holding,) = result["holdings"]
     assert (holding["quantity"], holding["purchase_value"], holding["avg_price"]) == (3, 165_000, 55_000)
@@ -93,17 +93,17 @@ async def test_moving_average_ledger_by_hand(live: Live) -> None:
     assert holding["fees"] == 450
     assert result["summary"]["total_realized_gain"] == 26_700
     assert result["summary"]["total_fees"] == 450
-    assert holding["first_trade_date"] == "2024-12-23"
+    assert holding["first_trade_date"] == "2024-06-03"
 
 
 async def test_rounding_keeps_every_won(live: Live) -> None:
     me = await make_account(live, "rounding@example.com")
     pid = await new_portfolio(live, me)
-    await trade(live, me, pid, side="buy", stock_code=SAMSUNG, quantity=1, price=50_000, trade_date="2024-12-23")
-    await trade(live, me, pid, side="buy", stock_code=SAMSUNG, quantity=2, price=50_100, trade_date="2024-12-24")
+    await trade(live, me, pid, side="buy", stock_code=SAMSUNG, quantity=1, price=50_000, trade_date="2024-06-03")
+    await trade(live, me, pid, side="buy", stock_code=SAMSUNG, quantity=2, price=50_100, trade_date="2024-06-04")
     # 3 shares cost 150,200; selling 1 takes out 150,200 // 3 = 50,066 (the .67 stays with the 2 left).
     sell = await trade(
-        live, me, pid, side="sell", stock_code=SAMSUNG, quantity=1, price=51_000, trade_date="2024-12-26"
+        live, me, pid, side="sell", stock_code=SAMSUNG, quantity=1, price=51_000, trade_date="2024-06-05"
     )
     assert sell["realized_gain"] == 51_000 - 50_066
     (holding,) = (await detail(live, me, pid))["holdings"]
@@ -114,15 +114,15 @@ async def test_rounding_keeps_every_won(live: Live) -> None:
 async def test_a_back_dated_entry_is_replayed_in_date_order(live: Live) -> None:
     me = await make_account(live, "backdated@example.com")
     pid = await new_portfolio(live, me)
-    buy = await trade(live, me, pid, side="buy", stock_code=SAMSUNG, quantity=10, price=54_000, trade_date="2025-01-02")
+    buy = await trade(live, me, pid, side="buy", stock_code=SAMSUNG, quantity=10, price=54_000, trade_date="2024-06-04")
     sell = await trade(
-        live, me, pid, side="sell", stock_code=SAMSUNG, quantity=5, price=55_000, trade_date="2025-01-06"
+        live, me, pid, side="sell", stock_code=SAMSUNG, quantity=5, price=55_000, trade_date="2024-06-07"
     )
     assert sell["realized_gain"] == 5 * 55_000 - 5 * 54_000
     # An earlier, cheaper buy entered afterwards changes the average the sell was made at.
-    await trade(live, me, pid, side="buy", stock_code=SAMSUNG, quantity=10, price=50_000, trade_date="2024-12-23")
+    await trade(live, me, pid, side="buy", stock_code=SAMSUNG, quantity=10, price=50_000, trade_date="2024-06-03")
     transactions = (await live.http.get(f"/v1/portfolios/{pid}/transactions", headers=me.headers)).json()
-    assert [t["trade_date"] for t in transactions["transactions"]] == ["2024-12-23", "2025-01-02", "2025-01-06"]
+    assert [t["trade_date"] for t in transactions["transactions"]] == ["2024-06-03", "2024-06-04", "2024-06-07"]
     replayed = next(t for t in transactions["transactions"] if t["id"] == sell["id"])
     assert replayed["realized_gain"] == 5 * 55_000 - 5 * 52_000  # average (500,000 + 540,000) / 20 = 52,000
     # Removing the first buy would leave the sell selling more than... no: 10 held still covers 5. Removing the
@@ -137,7 +137,7 @@ async def test_a_back_dated_entry_is_replayed_in_date_order(live: Live) -> None:
 async def test_an_oversell_is_refused_and_stores_nothing(live: Live) -> None:
     me = await make_account(live, "oversell@example.com")
     pid = await new_portfolio(live, me)
-    await trade(live, me, pid, side="buy", stock_code=SAMSUNG, quantity=3, price=54_000, trade_date="2025-01-02")
+    await trade(live, me, pid, side="buy", stock_code=SAMSUNG, quantity=3, price=53_800, trade_date="2025-01-02")
     body = {"side": "sell", "stock_code": SAMSUNG, "quantity": 4, "price": 55_000, "trade_date": "2025-01-06"}
     error = assert_error(
         await live.http.post(f"/v1/portfolios/{pid}/transactions", json=body, headers=me.headers),
@@ -146,7 +146,7 @@ async def test_an_oversell_is_refused_and_stores_nothing(live: Live) -> None:
     )
     assert error["details"] == {"stock_code": SAMSUNG, "trade_date": "2025-01-06", "held": 3}
     # Selling before the buy is an oversell too.
-    early = {**body, "quantity": 1, "trade_date": "2024-12-30"}
+    early = {**body, "quantity": 1, "price": 53_000, "trade_date": "2024-12-30"}
     assert_error(
         await live.http.post(f"/v1/portfolios/{pid}/transactions", json=early, headers=me.headers),
         422,
@@ -163,12 +163,14 @@ async def test_bad_trades(live: Live) -> None:
         "side": "buy",
         "stock_code": SAMSUNG,
         "quantity": 1,
-        "price": 54_000,
+        "price": 53_800,
         "trade_date": "2025-01-02",
     }
     tomorrow = (dt.date.today() + dt.timedelta(days=2)).isoformat()
     cases: list[tuple[dict[str, Any], int, str, str]] = [
-        ({"price": 54_050}, 400, "VALIDATION_ERROR", "price"),  # tick 100 between 50,000 and 200,000
+        ({"price": 53_850}, 400, "VALIDATION_ERROR", "price"),  # tick 100 between 50,000 and 200,000
+        ({"price": 60_000}, 400, "VALIDATION_ERROR", "price"),  # the bar of 2025-01-02: 52,900 to 53,900
+        ({"trade_date": "2025-01-01"}, 400, "VALIDATION_ERROR", "trade_date"),  # New Year's Day: market shut
         ({"trade_date": tomorrow}, 400, "VALIDATION_ERROR", "trade_date"),
         ({"stock_code": "0126Z0", "price": 1_990, "trade_date": "2024-06-28"}, 400, "VALIDATION_ERROR", "trade_date"),
         ({"stock_code": "000000"}, 404, "STOCK_NOT_FOUND", "stock_code"),
@@ -186,9 +188,11 @@ async def test_bad_trades(live: Live) -> None:
         assert key in error["details"], (change, error)
     assert await ledger_size(live, pid) == 0
     off_tick = assert_error(
-        await live.http.post(url, json={**good, "price": 54_050}, headers=me.headers), 400, "VALIDATION_ERROR"
+        await live.http.post(url, json={**good, "price": 53_850}, headers=me.headers), 400, "VALIDATION_ERROR"
     )
-    assert "54000 or 54100" in off_tick["details"]["price"][0]
+    assert "53800 or 53900" in off_tick["details"]["price"][0]
+    outside = await live.http.post(url, json={**good, "price": 60_000}, headers=me.headers)
+    assert "52900 to 53900" in assert_error(outside, 400, "VALIDATION_ERROR")["details"]["price"][0]
 
 
 async def test_halted_and_delisted_holdings_keep_their_last_price(live: Live) -> None:
@@ -230,7 +234,7 @@ async def test_parallel_writes_lose_nothing(live: Live) -> None:
     prices = [50_000 + 100 * i for i in range(10)]
 
     async def buy(price: int) -> int:
-        body = {"side": "buy", "stock_code": SAMSUNG, "quantity": 2, "price": price, "trade_date": "2025-01-02"}
+        body = {"side": "buy", "stock_code": SAMSUNG, "quantity": 2, "price": price, "trade_date": "2024-06-03"}
         return (await live.http.post(f"/v1/portfolios/{pid}/transactions", json=body, headers=me.headers)).status_code
 
     assert await asyncio.gather(*(buy(p) for p in prices)) == [201] * 10
@@ -239,7 +243,7 @@ async def test_parallel_writes_lose_nothing(live: Live) -> None:
     assert holding["purchase_value"] == 2 * sum(prices)
 
     async def sell() -> int:
-        body = {"side": "sell", "stock_code": SAMSUNG, "quantity": 3, "price": 55_000, "trade_date": "2025-01-06"}
+        body = {"side": "sell", "stock_code": SAMSUNG, "quantity": 3, "price": 55_000, "trade_date": "2024-06-04"}
         return (await live.http.post(f"/v1/portfolios/{pid}/transactions", json=body, headers=me.headers)).status_code
 
     # 20 held: six sells of 3 fit, the seventh and eighth must not, whatever the interleaving.
@@ -291,7 +295,7 @@ async def test_patch_and_delete(live: Live) -> None:
     assert renamed.json()["name"] == "main"
     assert_error(await live.http.patch(f"/v1/portfolios/{pid}", json={}, headers=me.headers), 400, "VALIDATION_ERROR")
     await trade(live, me, pid, side="buy", stock_code=SAMSUNG, quantity=5, price=54_000, trade_date="2024-12-23")
-    await trade(live, me, pid, side="sell", stock_code=SAMSUNG, quantity=2, price=55_000, trade_date="2024-12-24")
+    await trade(live, me, pid, side="sell", stock_code=SAMSUNG, quantity=2, price=54_000, trade_date="2024-12-24")
     corrected = await live.http.patch(
         f"/v1/portfolios/{pid}/holdings/{SAMSUNG}", json={"quantity": 7, "avg_price": 52_500}, headers=me.headers
     )

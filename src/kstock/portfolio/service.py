@@ -24,7 +24,7 @@ from kstock.db.bulk import fetch_tuples
 from kstock.errors import ConflictError, NotFoundError, UnprocessableError, ValidationError
 from kstock.identity.principal import Principal
 from kstock.identity.tiers import require_quota, require_quota_after_insert
-from kstock.kit.calendar import today_kst
+from kstock.kit.calendar import is_trading_day, today_kst
 from kstock.kit.clock import iso_utc, utcnow
 from kstock.kit.krx import is_on_tick, round_down_to_tick, round_up_to_tick
 from kstock.market.models import DailyBar
@@ -252,13 +252,33 @@ async def add_transaction(
     body: TransactionIn,
 ) -> PortfolioTransaction:
     code = check_trade(snapshot, body.stock_code, body.trade_date, body.price)
+    if not is_trading_day(body.trade_date):
+        raise ValidationError(
+            f"{body.trade_date} is not a KRX trading day", {"trade_date": ["must be a KRX trading day"]}
+        )
     await _lock(session, principal, portfolio_id)
+    await _check_day_range(session, code, body.trade_date, body.price)
     transaction = await _append(
         session, portfolio_id, code, body.side, body.quantity, body.price, body.fees, body.trade_date
     )
     await _rebuild(session, portfolio_id, code)
     await _check_holdings_quota(session, principal, settings, portfolio_id)
     return transaction
+
+
+async def _check_day_range(session: AsyncSession, code: str, day: dt.date, price: int) -> None:
+    """A trade's price must lie within that day's low and high when the day's bar is on file (which also keeps
+    it inside the daily limit); without a bar (data not loaded, or today's session) it is taken as given."""
+    bar = (
+        await session.execute(
+            select(DailyBar.low, DailyBar.high).where(DailyBar.code == code, DailyBar.trade_date == day)
+        )
+    ).first()
+    if bar is not None and not bar.low <= price <= bar.high:
+        raise ValidationError(
+            f"{price} KRW is outside {code}'s range on {day}",
+            {"price": [f"outside the day's range: {bar.low} to {bar.high}"]},
+        )
 
 
 async def add_holding(
