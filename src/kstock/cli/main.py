@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from kstock.cli import workers as worker_processes
 from kstock.config import ConfigurationError, Settings, get_settings
 from kstock.db import migrate
 from kstock.db.engine import create_engine
@@ -206,6 +207,8 @@ def serve(
 
     _with_engine(settings, prepare)
     console.print(f"kstock API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
+    if workers > 1 and worker_processes.supported():
+        raise typer.Exit(code=worker_processes.run(host, port, workers, settings.log_level.lower()))
     uvicorn.run(
         "kstock.app:create_app_from_env",
         factory=True,
