@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench.loadgen import machine, run_client, run_load
+from bench.loadgen import machine, median_round, run_client, run_load
 from bench.server import LOAD_TEST_ENV, serving
 from kstock.config import Settings
 from kstock.db import migrate
@@ -25,6 +25,13 @@ from kstock.db.engine import create_engine
 from kstock.market.demo import database_is_empty, generate_demo
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def dataset_url(stocks: int, years: int, name: str = "latency") -> str:
+    """A SQLite file of the demo market for the HTTP benchmarks, kept under bench/results/ and reused."""
+    results = ROOT / "bench" / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    return f"sqlite+aiosqlite:///{results / f'{name}_{stocks}x{years}y.db'}"
 
 
 async def ensure_dataset(settings: Settings, stocks: int, years: int) -> None:
@@ -62,7 +69,7 @@ async def measure(port: int, requests: int, concurrency: int, years: int, rounds
         for result in results:
             print(f"  {result.line()}")
         # This VM's neighbours make single rounds noisy: the verdict uses the median round by p99.
-        median = sorted(results, key=lambda r: r.percentile(99))[len(results) // 2]
+        median = median_round(results)
         verdict = "OK" if median.percentile(99) < target else "MISSED"
         print(
             f"{label}: median round p50={median.percentile(50):.2f} ms p99={median.percentile(99):.2f} ms "
@@ -89,9 +96,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    results = ROOT / "bench" / "results"
-    results.mkdir(parents=True, exist_ok=True)
-    url = args.database_url or f"sqlite+aiosqlite:///{results / f'latency_{args.stocks}x{args.years}y.db'}"
+    url = args.database_url or dataset_url(args.stocks, args.years)
     settings = Settings(database_url=url)
     print(f"machine: {machine()}")
     print(f"database: {url.split('@')[-1]}  clients: {args.concurrency}  requests per case: {args.requests}")

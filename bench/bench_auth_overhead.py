@@ -22,7 +22,7 @@ from contextlib import contextmanager
 
 import httpx
 
-from bench.bench_api_latency import ROOT, ensure_dataset
+from bench.bench_api_latency import dataset_url, ensure_dataset
 from bench.loadgen import LoadResult, machine, run_client, run_load
 from bench.server import serving
 from kstock.config import Settings
@@ -117,9 +117,7 @@ def main() -> None:
     parser.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=True)
     args = parser.parse_args()
 
-    results = ROOT / "bench" / "results"
-    results.mkdir(parents=True, exist_ok=True)
-    url = args.database_url or f"sqlite+aiosqlite:///{results / f'auth_{args.stocks}x{args.years}y.db'}"
+    url = args.database_url or dataset_url(args.stocks, args.years, "auth")
     print(f"machine: {machine()}")
     print(f"database: {url.split('@')[-1]}  clients: {args.concurrency}  requests per round: {args.requests}")
     print("rate limits: on, set far above the load through KSTOCK_RATE_LIMIT_* (nothing is throttled)")

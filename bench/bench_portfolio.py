@@ -35,8 +35,8 @@ import httpx
 from pydantic import SecretStr
 from sqlalchemy import update
 
-from bench.bench_api_latency import ROOT, ensure_dataset
-from bench.loadgen import LoadResult, machine, run_client, run_load
+from bench.bench_api_latency import dataset_url, ensure_dataset
+from bench.loadgen import LoadResult, machine, median_round, run_client, run_load
 from bench.server import LOAD_TEST_ENV, serving
 from kstock.app import create_app
 from kstock.config import Settings
@@ -189,7 +189,7 @@ async def measure(port: int, path: str, token: str, args: argparse.Namespace, la
 
 def report(label: str, results: list[LoadResult]) -> None:
     # Single rounds on a shared VM are noisy: the verdict uses the median round by p99, as the latency benchmark.
-    median = sorted(results, key=lambda r: r.percentile(99))[len(results) // 2]
+    median = median_round(results)
     p99 = median.percentile(99)
     verdict = "met" if p99 < TARGET_P99_MS else f"MISSED by {p99 - TARGET_P99_MS:.1f} ms"
     print(
@@ -283,9 +283,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the benchmark's portfolio at the end")
     args = parser.parse_args()
 
-    results = ROOT / "bench" / "results"
-    results.mkdir(parents=True, exist_ok=True)
-    url = args.database_url or f"sqlite+aiosqlite:///{results / f'latency_{args.stocks}x{args.years}y.db'}"
+    url = args.database_url or dataset_url(args.stocks, args.years)
     print(f"machine: {machine()}")
     print(
         f"database: {url.split('@')[-1]}  clients: {args.concurrency}  requests per round: {args.requests}  "

@@ -29,7 +29,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from bench.bench_api_latency import ensure_dataset
-from bench.loadgen import LoadResult, machine, run_client, run_load
+from bench.loadgen import LoadResult, machine, median_round, percentile, run_client, run_load
 from bench.server import LOAD_TEST_ENV, serving
 from kstock.config import Settings
 from kstock.db.engine import create_engine
@@ -71,9 +71,7 @@ class Timings:
     ms: list[float]
 
     def percentile(self, pct: float) -> float:
-        """Nearest-rank percentile, as the load generator computes it."""
-        ordered = sorted(self.ms)
-        return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))]
+        return percentile(self.ms, pct)
 
     @property
     def median(self) -> float:
@@ -296,7 +294,7 @@ async def measure_http(port: int, bodies: list[bytes], label: str, args: argpars
             raise SystemExit(f"{result.errors} of {len(result.latencies_ms)} answers were not 200 in {result.label}")
         results.append(result)
     # Single rounds are noisy on a shared VM: the median round by p99 is reported.
-    return sorted(results, key=lambda r: r.percentile(99))[len(results) // 2]
+    return median_round(results)
 
 
 def bench_http(url: str, workers: int, spec: EngineFigures, args: argparse.Namespace) -> list[LoadResult]:

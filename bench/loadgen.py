@@ -17,6 +17,14 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
+def percentile(values: Sequence[float], pct: float) -> float:
+    """Nearest-rank percentile; NaN for no values."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))]
+
+
 @dataclass
 class LoadResult:
     label: str
@@ -26,11 +34,7 @@ class LoadResult:
     bytes_received: int
 
     def percentile(self, pct: float) -> float:
-        ordered = sorted(self.latencies_ms)
-        if not ordered:
-            return float("nan")
-        index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))
-        return ordered[index]
+        return percentile(self.latencies_ms, pct)
 
     def line(self) -> str:
         count = len(self.latencies_ms)
@@ -40,6 +44,11 @@ class LoadResult:
             f"p99={self.percentile(99):.2f} ms max={max(self.latencies_ms):.2f} ms "
             f"throughput={count / self.seconds:.0f} req/s avg_body={self.bytes_received / max(count, 1) / 1024:.1f} KiB"
         )
+
+
+def median_round(results: Sequence[LoadResult]) -> LoadResult:
+    """The round whose p99 is the median of the rounds': single rounds on a shared VM are noisy."""
+    return sorted(results, key=lambda r: r.percentile(99))[len(results) // 2]
 
 
 async def _read_response(reader: asyncio.StreamReader) -> tuple[int, int]:
