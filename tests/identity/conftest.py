@@ -77,12 +77,19 @@ async def running(settings: Settings, extra_routes: APIRouter | None = None) -> 
             yield Live(app, http, settings)
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def live(db_factory: DatabaseFactory, request: pytest.FixtureRequest) -> AsyncIterator[Live]:
-    name = "identity_" + request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
+@asynccontextmanager
+async def seeded(db_factory: DatabaseFactory, request: pytest.FixtureRequest, prefix: str) -> AsyncIterator[Live]:
+    """An app over a database of its own for the requesting test module, seeded with the hand-made market."""
+    name = prefix + request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
     settings = await db_factory.settings(name, snapshot_refresh_s=0)
     await seed_market(settings)
     async with running(settings) as app:
+        yield app
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def live(db_factory: DatabaseFactory, request: pytest.FixtureRequest) -> AsyncIterator[Live]:
+    async with seeded(db_factory, request, "identity_") as app:
         yield app
 
 

@@ -10,16 +10,12 @@ import pytest
 import pytest_asyncio
 
 from tests.conftest import DatabaseFactory
-from tests.identity.conftest import Account, Live, running
-from tests.seed import seed_market
+from tests.identity.conftest import Account, Live, seeded
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def live(db_factory: DatabaseFactory, request: pytest.FixtureRequest) -> AsyncIterator[Live]:
-    name = "portfolio_" + request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
-    settings = await db_factory.settings(name, snapshot_refresh_s=0)
-    await seed_market(settings)
-    async with running(settings) as app:
+    async with seeded(db_factory, request, "portfolio_") as app:
         yield app
 
 
