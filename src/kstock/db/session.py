@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 
@@ -41,3 +42,12 @@ async def get_session(
 # that reads the response can rely on what it says being stored (a rotated refresh token, a revoked key).
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
+
+
+async def flush_unique(session: AsyncSession, conflict: Exception) -> None:
+    """Flush the session's pending writes; a unique-constraint violation is raised as ``conflict`` (a 409), and
+    the request's session dependency rolls the transaction back."""
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise conflict from exc

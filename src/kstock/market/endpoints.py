@@ -18,6 +18,7 @@ from kstock.kit.calendar import today_kst
 from kstock.kit.fields import model_paths, parse_fields, select
 from kstock.kit.pagination import PageDep, page_meta
 from kstock.kit.responses import JSONResponse
+from kstock.kit.validators import lower, upper
 from kstock.market import service
 from kstock.market.dependencies import ResponseCacheDep, SnapshotDep
 from kstock.market.schemas import (
@@ -42,17 +43,9 @@ ALWAYS_SELECTED: Final = ("code",)
 FREE_FINANCIAL_YEARS: Final = 5  # more needs the tier of the "financials.years_over_5" gate
 
 
-def _upper(value: object) -> object:
-    return value.upper() if isinstance(value, str) else value
-
-
-def _lower(value: object) -> object:
-    return value.lower() if isinstance(value, str) else value
-
-
 MarketQuery = Annotated[
     MarketFilter,
-    BeforeValidator(_upper),
+    BeforeValidator(upper),
     Query(description="KOSPI, KOSDAQ, KONEX or ALL (case-insensitive)"),
 ]
 FieldsQuery = Annotated[
@@ -81,8 +74,8 @@ async def list_stocks(
     page: PageDep,
     market: MarketQuery = MarketFilter.ALL,
     sector: Annotated[str | None, Query(max_length=100, examples=["전기전자"])] = None,
-    sort_by: Annotated[SortField, BeforeValidator(_lower)] = SortField.CODE,
-    order: Annotated[SortOrder, BeforeValidator(_lower)] = SortOrder.ASC,
+    sort_by: Annotated[SortField, BeforeValidator(lower)] = SortField.CODE,
+    order: Annotated[SortOrder, BeforeValidator(lower)] = SortOrder.ASC,
     fields: FieldsQuery = None,
 ) -> Response:
     selection = parse_fields(fields, SUMMARY_FIELDS, ALWAYS_SELECTED)
@@ -148,7 +141,7 @@ async def get_prices(
     stock_code: StockCode,
     from_date: Annotated[dt.date | None, Query(examples=["2025-01-01"])] = None,
     to_date: Annotated[dt.date | None, Query(examples=["2025-12-31"])] = None,
-    interval: Annotated[Interval, BeforeValidator(_lower)] = Interval.DAILY,
+    interval: Annotated[Interval, BeforeValidator(lower)] = Interval.DAILY,
 ) -> Response:
     code = service.normalize_code(stock_code)
     start, end = service.resolve_range(from_date, to_date, today_kst())
@@ -191,7 +184,7 @@ async def get_financials(
     session: SessionDep,
     stock_code: StockCode,
     years: Annotated[int, Depends(financial_years)],
-    period_type: Annotated[PeriodType, BeforeValidator(_lower)] = PeriodType.ANNUAL,
+    period_type: Annotated[PeriodType, BeforeValidator(lower)] = PeriodType.ANNUAL,
 ) -> Response:
     code = service.normalize_code(stock_code)
     rows = await service.financials(session, code, period_type, years)

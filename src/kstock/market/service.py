@@ -10,7 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kstock.db.base import AnyRow
 from kstock.errors import NotFoundError, UnprocessableError, ValidationError
+from kstock.kit.dates import require_order
 from kstock.kit.krx import is_valid_code
+from kstock.kit.numbers import percent
 from kstock.market import repository
 from kstock.market.schemas import Interval, PeriodType
 from kstock.market.snapshot import MarketSnapshot
@@ -135,12 +137,7 @@ def resolve_range(from_date: dt.date | None, to_date: dt.date | None, today: dt.
     """Defaults: to today, from one year before ``to_date``; 422 when from is after to or the span is absurd."""
     end = to_date or today
     start = from_date or _years_before(end, 1)
-    if start > end:
-        raise UnprocessableError(
-            "from_date is after to_date",
-            {"from_date": [f"must not be after to_date ({end.isoformat()})"]},
-            code="INVALID_DATE_RANGE",
-        )
+    require_order(start, end)
     if start < _years_before(end, MAX_HISTORY_YEARS):
         raise UnprocessableError(
             f"The range may span at most {MAX_HISTORY_YEARS} years",
@@ -167,12 +164,6 @@ async def price_history(
     return aggregate_bars(bars, interval)
 
 
-def _pct(numerator: int | None, denominator: int | None, scale: int = 1) -> float | None:
-    if numerator is None or not denominator or denominator <= 0:
-        return None
-    return round(numerator * scale / denominator * 100, 2)
-
-
 async def financials(session: AsyncSession, code: str, period_type: PeriodType, years: int) -> list[dict[str, Any]]:
     """Statements for the latest ``years`` fiscal years with ROE and margins; 404 when the stock is unknown."""
     rows = await repository.financial_statements(session, code, period_type.value, years)
@@ -190,9 +181,9 @@ async def financials(session: AsyncSession, code: str, period_type: PeriodType, 
             "eps": row.eps,
             "bps": row.bps,
             "dps": row.dps,
-            "roe": _pct(row.net_profit, row.total_equity, annualise),
-            "operating_margin": _pct(row.operating_profit, row.revenue),
-            "net_margin": _pct(row.net_profit, row.revenue),
+            "roe": percent(row.net_profit, row.total_equity, annualise),
+            "operating_margin": percent(row.operating_profit, row.revenue),
+            "net_margin": percent(row.net_profit, row.revenue),
         }
         for row in rows
     ]

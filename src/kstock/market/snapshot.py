@@ -15,15 +15,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kstock.errors import ServiceUnavailableError
 from kstock.market import repository
 from kstock.market.versions import MARKET_DATA, current_version
-from kstock.screener.fields import NUMERIC_FIELDS
+from kstock.screener.fields import BY_NAME, NUMERIC_FIELDS
+from kstock.screener.query import Leaf, combine, matches
 from kstock.screener.table import ScreenTable, Tick
 
 log = structlog.get_logger("kstock.market.snapshot")
@@ -146,13 +145,14 @@ class MarketSnapshot:
         state = self._require()
         table = state.table
         order = table.order(sort_by, descending)
-        mask: npt.NDArray[np.bool_] | None = None
-        for name, value in (("market", market), ("sector", sector)):
-            if value is not None:
-                category = table.categories[name]
-                hit = category.ids == category.lookup.get(value, -2)
-                mask = hit if mask is None else mask & hit
-        matching = order if mask is None else order[mask[order]]
+        condition = combine(
+            [
+                Leaf(BY_NAME[name], "==", value)
+                for name, value in (("market", market), ("sector", sector))
+                if value is not None
+            ]
+        )
+        matching = order if condition is None else order[matches(condition, table)[order]]
         codes = table.codes
         return [state.summaries[codes[row]] for row in matching[offset : offset + limit].tolist()], int(matching.size)
 

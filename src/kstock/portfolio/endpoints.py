@@ -13,9 +13,10 @@ from fastapi import APIRouter, Path, Query, Request, status
 from starlette.responses import Response
 
 from kstock.db.session import SessionDep
-from kstock.errors import UnprocessableError, error_responses
+from kstock.errors import error_responses
 from kstock.identity.dependencies import CurrentPrincipal
 from kstock.identity.tiers import quota_limit
+from kstock.kit.dates import require_order
 from kstock.kit.pagination import PageDep, page_meta
 from kstock.kit.responses import JSONResponse
 from kstock.market.dependencies import SnapshotDep
@@ -218,7 +219,8 @@ async def list_transactions(
     stock_code: Annotated[str | None, Query(max_length=12)] = None,
     side: Side | None = None,
 ) -> Response:
-    _check_range(from_date, to_date)
+    if from_date is not None and to_date is not None:
+        require_order(from_date, to_date)
     rows, total = await service.list_transactions(
         session,
         principal,
@@ -231,15 +233,6 @@ async def list_transactions(
         limit=page.per_page,
     )
     return JSONResponse({"transactions": [service.transaction_dict(r) for r in rows], "meta": page_meta(page, total)})
-
-
-def _check_range(from_date: dt.date | None, to_date: dt.date | None) -> None:
-    if from_date is not None and to_date is not None and from_date > to_date:
-        raise UnprocessableError(
-            "from_date is after to_date",
-            {"from_date": [f"must not be after to_date ({to_date})"]},
-            code="INVALID_DATE_RANGE",
-        )
 
 
 @router.delete(

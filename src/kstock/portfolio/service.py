@@ -16,17 +16,18 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kstock.config import Settings
 from kstock.db.bulk import fetch_tuples
+from kstock.db.session import flush_unique
 from kstock.errors import ConflictError, NotFoundError, UnprocessableError, ValidationError
 from kstock.identity.principal import Principal
 from kstock.identity.tiers import require_quota, require_quota_after_insert
 from kstock.kit.calendar import is_trading_day, today_kst
 from kstock.kit.clock import iso_utc, utcnow
 from kstock.kit.krx import is_on_tick, round_down_to_tick, round_up_to_tick
+from kstock.kit.numbers import percent
 from kstock.market.models import DailyBar
 from kstock.market.service import StockNotFoundError, normalize_code
 from kstock.market.snapshot import MarketSnapshot
@@ -38,6 +39,11 @@ from kstock.portfolio.schemas import HoldingIn, HoldingPatch, PortfolioIn, Portf
 
 class PortfolioNotFoundError(NotFoundError):
     code = "PORTFOLIO_NOT_FOUND"
+
+    @classmethod
+    def of(cls, portfolio_id: uuid.UUID) -> PortfolioNotFoundError:
+        """The one answer for a missing portfolio and for another user's."""
+        return cls(f"Portfolio {portfolio_id} not found", {"portfolio_id": str(portfolio_id)})
 
 
 class HoldingNotFoundError(NotFoundError):
@@ -57,11 +63,6 @@ class InsufficientQuantityError(UnprocessableError):
     code = "INSUFFICIENT_QUANTITY"
 
 
-def _pct(numerator: int, denominator: int) -> float | None:
-    """A percentage of exact integers, rounded to 2 decimals here, at the edge; None without a base."""
-    return round(numerator / denominator * 100, 2) if denominator else None
-
-
 # -- portfolios ------------------------------------------------------------------------------------------------
 
 
@@ -79,7 +80,7 @@ async def owned(session: AsyncSession, principal: Principal, portfolio_id: uuid.
     statement = select(Portfolio).where(Portfolio.id == portfolio_id, Portfolio.user_id == principal.user_id)
     portfolio = (await session.execute(statement)).scalar_one_or_none()
     if portfolio is None:
-        raise PortfolioNotFoundError(f"Portfolio {portfolio_id} not found", {"portfolio_id": str(portfolio_id)})
+        raise PortfolioNotFoundError.of(portfolio_id)
     return portfolio
 
 
@@ -91,14 +92,7 @@ async def _lock(session: AsyncSession, principal: Principal, portfolio_id: uuid.
         .values(revision=Portfolio.revision + 1, updated_at=utcnow())
     )
     if result.rowcount == 0:  # type: ignore[attr-defined]
-        raise PortfolioNotFoundError(f"Portfolio {portfolio_id} not found", {"portfolio_id": str(portfolio_id)})
-
-
-async def _flush_named(session: AsyncSession, name: str) -> None:
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        raise PortfolioNameTakenError(details={"name": name}) from exc
+        raise PortfolioNotFoundError.of(portfolio_id)
 
 
 async def create_portfolio(
@@ -110,7 +104,7 @@ async def create_portfolio(
         user_id=principal.user_id, name=body.name, description=body.description, created_at=now, updated_at=now
     )
     session.add(portfolio)
-    await _flush_named(session, body.name)
+    await flush_unique(session, PortfolioNameTakenError(details={"name": body.name}))
     await require_quota_after_insert(session, principal, settings, "portfolios", Portfolio)
     return portfolio
 
@@ -124,7 +118,7 @@ async def update_portfolio(
         portfolio.name = body.name
     if "description" in body.model_fields_set:
         portfolio.description = body.description
-    await _flush_named(session, portfolio.name)
+    await flush_unique(session, PortfolioNameTakenError(details={"name": portfolio.name}))
     return portfolio
 
 
@@ -139,7 +133,8 @@ async def delete_portfolio(session: AsyncSession, principal: Principal, portfoli
 
 
 def check_trade(snapshot: MarketSnapshot, raw_code: str, trade_date: dt.date, price: int | None) -> str:
-    """The normalised code of a listed stock, once the date and (for a trade) the price make sense."""
+    """The normalised code of a listed stock, once the date and (for a trade, with a ``price``) the price and
+    the trading day make sense."""
     code = normalize_code(raw_code)
     detail = snapshot.get(code)
     if detail is None:
@@ -157,6 +152,8 @@ def check_trade(snapshot: MarketSnapshot, raw_code: str, trade_date: dt.date, pr
         raise ValidationError(
             f"{price} KRW is not on the KRX tick grid", {"price": [f"not on the tick grid: {below} or {above}"]}
         )
+    if price is not None and not is_trading_day(trade_date):
+        raise ValidationError(f"{trade_date} is not a KRX trading day", {"trade_date": ["must be a KRX trading day"]})
     return code
 
 
@@ -212,7 +209,7 @@ async def _check_holdings_quota(
     require_quota(principal, "portfolio_holdings", count, settings)
 
 
-async def _append(
+async def _record(
     session: AsyncSession,
     portfolio_id: uuid.UUID,
     code: str,
@@ -222,6 +219,7 @@ async def _append(
     fees: int,
     day: dt.date,
 ) -> PortfolioTransaction:
+    """Append one entry to the ledger and replay its stock's holding (422 on an oversell)."""
     last = (
         await session.execute(
             select(func.max(PortfolioTransaction.sequence)).where(PortfolioTransaction.portfolio_id == portfolio_id)
@@ -240,6 +238,7 @@ async def _append(
     )
     session.add(transaction)
     await session.flush()
+    await _rebuild(session, portfolio_id, code)
     return transaction
 
 
@@ -252,16 +251,11 @@ async def add_transaction(
     body: TransactionIn,
 ) -> PortfolioTransaction:
     code = check_trade(snapshot, body.stock_code, body.trade_date, body.price)
-    if not is_trading_day(body.trade_date):
-        raise ValidationError(
-            f"{body.trade_date} is not a KRX trading day", {"trade_date": ["must be a KRX trading day"]}
-        )
     await _lock(session, principal, portfolio_id)
     await _check_day_range(session, code, body.trade_date, body.price)
-    transaction = await _append(
+    transaction = await _record(
         session, portfolio_id, code, body.side, body.quantity, body.price, body.fees, body.trade_date
     )
-    await _rebuild(session, portfolio_id, code)
     await _check_holdings_quota(session, principal, settings, portfolio_id)
     return transaction
 
@@ -292,8 +286,7 @@ async def add_holding(
     """Record a holding as a buy of ``quantity`` at ``avg_price`` on ``purchase_date``; returns the stock code."""
     code = check_trade(snapshot, body.stock_code, body.purchase_date, None)
     await _lock(session, principal, portfolio_id)
-    await _append(session, portfolio_id, code, "buy", body.quantity, body.avg_price, 0, body.purchase_date)
-    await _rebuild(session, portfolio_id, code)
+    await _record(session, portfolio_id, code, "buy", body.quantity, body.avg_price, 0, body.purchase_date)
     await _check_holdings_quota(session, principal, settings, portfolio_id)
     return code
 
@@ -316,8 +309,7 @@ async def replace_holding(
             PortfolioTransaction.portfolio_id == portfolio_id, PortfolioTransaction.stock_code == code
         )
     )
-    await _append(session, portfolio_id, code, "buy", quantity, avg_price, 0, first)
-    await _rebuild(session, portfolio_id, code)
+    await _record(session, portfolio_id, code, "buy", quantity, avg_price, 0, first)
     return code
 
 
@@ -457,9 +449,9 @@ def value_holdings(
                 "purchase_value": holding.cost_basis,
                 "current_value": current_value,
                 "unrealized_gain": current_value - holding.cost_basis,
-                "unrealized_gain_pct": _pct(current_value - holding.cost_basis, holding.cost_basis),
+                "unrealized_gain_pct": percent(current_value - holding.cost_basis, holding.cost_basis),
                 "day_change": day_change,
-                "day_change_pct": _pct(day_change, current_value - day_change),
+                "day_change_pct": percent(day_change, current_value - day_change),
                 "realized_gain": holding.realized_gain,
                 "fees": holding.fees,
                 "first_trade_date": holding.first_trade_date,
@@ -470,11 +462,11 @@ def value_holdings(
     day_change_total = sum(r["day_change"] for r in rows)
     by_sector: dict[str | None, int] = defaultdict(int)
     for row in rows:
-        row["weight_pct"] = _pct(row["current_value"], total_value)
+        row["weight_pct"] = percent(row["current_value"], total_value)
         by_sector[row["sector"]] += row["current_value"]
     rows.sort(key=lambda r: (-r["current_value"], r["stock_code"]))
     allocation = [
-        {"sector": sector, "value": value, "weight_pct": _pct(value, total_value) or 0.0}
+        {"sector": sector, "value": value, "weight_pct": percent(value, total_value) or 0.0}
         for sector, value in sorted(by_sector.items(), key=lambda item: (-item[1], item[0] or ""))
     ]
     summary = {
@@ -482,11 +474,11 @@ def value_holdings(
         "total_purchase_value": total_cost,
         "total_current_value": total_value,
         "total_unrealized_gain": total_value - total_cost,
-        "total_unrealized_gain_pct": _pct(total_value - total_cost, total_cost),
+        "total_unrealized_gain_pct": percent(total_value - total_cost, total_cost),
         "total_realized_gain": realized,
         "total_fees": fees,
         "day_change": day_change_total,
-        "day_change_pct": _pct(day_change_total, total_value - day_change_total),
+        "day_change_pct": percent(day_change_total, total_value - day_change_total),
         "sector_allocation": allocation,
     }
     return rows, summary
@@ -545,7 +537,7 @@ async def portfolio_detail(
 ) -> dict[str, Any]:
     found = await _portfolios_with_holdings(session, principal, portfolio_id)
     if not found:
-        raise PortfolioNotFoundError(f"Portfolio {portfolio_id} not found", {"portfolio_id": str(portfolio_id)})
+        raise PortfolioNotFoundError.of(portfolio_id)
     ((header, holdings),) = found.values()
     rows, summary = value_holdings(holdings, snapshot)
     return {**header, "holdings": rows, "summary": summary}

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, model_validator
 
 from kstock.kit.pagination import MAX_PAGE, MAX_PER_PAGE, PageMeta, between
+from kstock.kit.validators import lower, upper
 from kstock.market.schemas import MarketFilter
 
 Number = Annotated[float, Strict()]
@@ -51,14 +52,6 @@ _WHERE_SCHEMA: Final[dict[str, Any]] = {
 }
 
 
-def _upper(value: object) -> object:
-    return value.upper() if isinstance(value, str) else value
-
-
-def _lower(value: object) -> object:
-    return value.lower() if isinstance(value, str) else value
-
-
 class Filter(BaseModel):
     """One field's condition: a range (``min`` / ``max``, inclusive), a membership or an equality."""
 
@@ -88,7 +81,7 @@ class ScreenDefinition(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [SPEC_EXAMPLE]})
 
-    market: Annotated[MarketFilter, BeforeValidator(_upper)] = Field(
+    market: Annotated[MarketFilter, BeforeValidator(upper)] = Field(
         MarketFilter.ALL, description="KOSPI, KOSDAQ, KONEX or ALL (case-insensitive)"
     )
     filters: dict[str, Filter] = Field(
@@ -98,7 +91,7 @@ class ScreenDefinition(BaseModel):
     )
     where: dict[str, Any] | None = Field(None, json_schema_extra=_WHERE_SCHEMA)
     sort_by: str = Field("market_cap", description="any numeric field, or code or name; nulls always last")
-    order: Annotated[Literal["asc", "desc"], BeforeValidator(_lower)] = "desc"
+    order: Annotated[Literal["asc", "desc"], BeforeValidator(lower)] = "desc"
     fields: Annotated[list[str], Field(max_length=100)] | None = Field(
         None,
         description="columns to return (code and name always); default: the common figures plus every field the "

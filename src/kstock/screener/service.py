@@ -7,10 +7,10 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kstock.config import Settings
+from kstock.db.session import flush_unique
 from kstock.errors import ConflictError, NotFoundError
 from kstock.identity.principal import Principal
 from kstock.identity.tiers import require_quota_after_insert
@@ -26,6 +26,11 @@ from kstock.screener.schemas import ScreenDefinition, ScreenRequest
 
 class ScreenNotFoundError(NotFoundError):
     code = "SCREEN_NOT_FOUND"
+
+    @classmethod
+    def of(cls, screen_id: uuid.UUID) -> ScreenNotFoundError:
+        """The one answer for a missing screen and for another user's."""
+        return cls(f"Saved screen {screen_id} not found", {"screen_id": str(screen_id)})
 
 
 class ScreenNameTakenError(ConflictError):
@@ -114,15 +119,8 @@ async def get_screen(session: AsyncSession, principal: Principal, screen_id: uui
     statement = select(SavedScreen).where(SavedScreen.id == screen_id, SavedScreen.user_id == principal.user_id)
     screen = (await session.execute(statement)).scalar_one_or_none()
     if screen is None:
-        raise ScreenNotFoundError(f"Saved screen {screen_id} not found", {"screen_id": str(screen_id)})
+        raise ScreenNotFoundError.of(screen_id)
     return screen
-
-
-async def _flush_named(session: AsyncSession, name: str) -> None:
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        raise ScreenNameTakenError(details={"name": name}) from exc
 
 
 async def create_screen(
@@ -134,7 +132,7 @@ async def create_screen(
         user_id=principal.user_id, name=name, definition=stored_definition(definition), created_at=now, updated_at=now
     )
     session.add(screen)
-    await _flush_named(session, name)
+    await flush_unique(session, ScreenNameTakenError(details={"name": name}))
     await require_quota_after_insert(session, principal, settings, "saved_screens", SavedScreen)
     return screen
 
@@ -146,7 +144,7 @@ async def replace_screen(
     screen.name = name
     screen.definition = stored_definition(definition)
     screen.updated_at = utcnow()
-    await _flush_named(session, name)
+    await flush_unique(session, ScreenNameTakenError(details={"name": name}))
     return screen
 
 
@@ -155,4 +153,4 @@ async def delete_screen(session: AsyncSession, principal: Principal, screen_id: 
         delete(SavedScreen).where(SavedScreen.id == screen_id, SavedScreen.user_id == principal.user_id)
     )
     if result.rowcount == 0:  # type: ignore[attr-defined]
-        raise ScreenNotFoundError(f"Saved screen {screen_id} not found", {"screen_id": str(screen_id)})
+        raise ScreenNotFoundError.of(screen_id)
