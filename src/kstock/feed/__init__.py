@@ -1,0 +1,1 @@
+"""Live market feed: a simulated KRX market and what publishes it."""
