@@ -9,9 +9,10 @@ Target (issue: portfolios): p99 under 20 ms with 100 holdings at 32 concurrent c
 The dataset is the latency benchmark's demo market (--years 10 on SQLite, made once under bench/results/). The
 script registers a user over HTTP, makes it pro in the database (a free user keeps at most 20 holdings per
 portfolio), signs in again once the server's 10 s user cache has expired, and creates a portfolio holding the 100
-largest stocks by market cap, bought 30 days before the latest trading day. Each request reads the portfolio and
-its holding rows from the database and values them against the in-memory market snapshot. Request limits are off
-as in the latency benchmark; authentication, audit and metrics stay on. The portfolio is deleted at the end.
+largest stocks by market cap, bought 30 days before the latest trading day. Requests are served from the
+instance's portfolio cache (holdings read once, the detail rendered once per market snapshot revision; the
+first request reads the database). Request limits are off as in the latency benchmark; authentication, audit and
+metrics stay on. The portfolio is deleted at the end.
 """
 
 from __future__ import annotations

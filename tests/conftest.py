@@ -120,6 +120,7 @@ TABLES_CHILD_FIRST = (
     "users",
     "stock_indicators",
     "financial_statements",
+    "minute_bars",
     "daily_bars",
     "instruments",
     "data_versions",

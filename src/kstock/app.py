@@ -12,6 +12,7 @@ from typing import Any
 import structlog
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.types import ASGIApp
 
 from kstock import __version__
 from kstock.api import mount_v1
@@ -34,6 +35,9 @@ from kstock.kit.cache import ResponseCache
 from kstock.kit.openapi import add_body_schemas
 from kstock.logging import configure_logging
 from kstock.market.snapshot import MarketSnapshot
+from kstock.portfolio.cache import PortfolioCache
+from kstock.stream.endpoint import StreamRoute
+from kstock.stream.runtime import stream_runtime
 
 log = structlog.get_logger("kstock.app")
 
@@ -80,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.market_snapshot = snapshot
+        app.state.portfolio_cache = PortfolioCache()
         app.state.response_cache = cache
         redis = create_redis(settings)
         app.state.redis = redis
@@ -98,7 +103,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await snapshot.load(engine)
             if settings.snapshot_refresh_s > 0:
                 refresher = asyncio.create_task(snapshot.run_refresh_loop(engine, settings.snapshot_refresh_s))
-            yield
+            async with stream_runtime(app, settings, engine, snapshot, app.state.sessionmaker):
+                yield
         finally:
             if refresher is not None:
                 refresher.cancel()
@@ -129,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(MetricsMiddleware)
     # Routes are matched in order: the API first, the probes and /metrics after it.
     mount_v1(app)
+    app.add_middleware(StreamRoute)  # outermost: /ws/stocks skips the HTTP middleware and the router
     app.include_router(health_router)
     if settings.metrics_enabled:
         app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
@@ -161,6 +168,6 @@ def _declare_optional_auth(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def create_app_from_env() -> FastAPI:
-    """Factory for ``uvicorn --factory`` and ``kstock serve``."""
-    return create_app(get_settings())
+def create_app_from_env() -> ASGIApp:
+    """Factory for ``uvicorn --factory`` and ``kstock serve``: the application with the stream in front of it."""
+    return StreamRoute(create_app(get_settings()))

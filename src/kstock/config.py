@@ -84,6 +84,29 @@ class Settings(BaseSettings):
     )
     metrics_enabled: bool = Field(default=True, description="serve Prometheus metrics at /metrics")
 
+    # Real-time stream (/ws/stocks); the broker is in-process, or Redis pub/sub when redis_url is set
+    ws_batch_window_ms: int = Field(
+        default=25, ge=5, le=1_000, description="updates to a stock within one window reach a client once"
+    )
+    ws_heartbeat_s: float = Field(default=30.0, gt=0, description="seconds between heartbeat messages")
+    ws_ping_interval_s: float = Field(default=20.0, gt=0, description="seconds between protocol pings")
+    ws_ping_timeout_s: float = Field(default=20.0, gt=0, description="a peer silent this long after a ping is dropped")
+    ws_slow_client_s: float = Field(
+        default=5.0, gt=0, description="a client that cannot take data for this long is closed with 1013"
+    )
+    ws_compression: bool = Field(default=False, description="offer permessage-deflate (costs memory per connection)")
+    ws_max_message_bytes: int = Field(default=65_536, ge=1_024, description="largest client message accepted")
+    ws_client_messages_per_s: int = Field(default=50, ge=1, description="client messages per second per connection")
+
+    # Market feed: "none" (another process, `kstock feed`, publishes) or "simulator" (run inside this process)
+    feed: str = Field(default="none", pattern="^(none|simulator)$", description="feed run inside the API process")
+    feed_speed: float = Field(default=1.0, gt=0, le=10_000, description="simulated seconds per wall-clock second")
+    feed_seed: int = Field(default=20_240_101, description="simulator seed; the same seed gives the same market")
+    feed_step_ms: int = Field(default=50, ge=5, le=5_000, description="wall-clock milliseconds between feed steps")
+    feed_demo_clock: bool = Field(
+        default=True, description="simulator keeps its own clock, always in session (false: real KRX hours)"
+    )
+
     @field_validator("log_level")
     @classmethod
     def _upper_level(cls, value: str) -> str:

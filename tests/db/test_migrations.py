@@ -26,6 +26,7 @@ TABLES = {
     "portfolios",
     "portfolio_transactions",
     "portfolio_holdings",
+    "minute_bars",
 }
 
 

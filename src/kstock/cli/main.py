@@ -175,13 +175,25 @@ def serve(
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to bind")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 1,
-    demo: Annotated[bool, typer.Option(help="fill an empty database with the demo dataset first")] = False,
+    demo: Annotated[
+        bool,
+        typer.Option(help="fill an empty database with the demo dataset first, and run the market simulator inside"),
+    ] = False,
 ) -> None:
     """Run the API server (applies migrations first unless KSTOCK_AUTO_MIGRATE=false)."""
+    import os
+
     import uvicorn
 
+    from kstock.cli.server import uvicorn_options
     from kstock.market.demo import database_is_empty, generate_demo
 
+    if demo and "KSTOCK_FEED" not in os.environ:
+        if workers == 1:
+            os.environ["KSTOCK_FEED"] = "simulator"  # a live market on the demo data, in this one process
+            get_settings.cache_clear()
+        else:
+            console.print("[yellow]--demo with several workers: run `kstock feed` beside them for live prices[/]")
     settings = get_settings()
     try:
         settings.check_for_startup()
@@ -208,17 +220,39 @@ def serve(
     _with_engine(settings, prepare)
     console.print(f"kstock API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
     if workers > 1 and worker_processes.supported():
-        raise typer.Exit(code=worker_processes.run(host, port, workers, settings.log_level.lower()))
-    uvicorn.run(
-        "kstock.app:create_app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=settings.log_level.lower(),
-        access_log=False,
-        proxy_headers=True,
-    )
+        raise typer.Exit(code=worker_processes.run(host, port, workers))
+    uvicorn.run("kstock.app:create_app_from_env", host=host, port=port, workers=workers, **uvicorn_options(settings))
+
+
+@app.command()
+def feed(
+    source: Annotated[str, typer.Option(help="where prices come from: simulator")] = "simulator",
+    speed: Annotated[float | None, typer.Option(help="market seconds per wall second (60: an hour a minute)")] = None,
+    seed: Annotated[int | None, typer.Option(help="simulator seed (default KSTOCK_FEED_SEED)")] = None,
+    demo_clock: Annotated[
+        bool | None, typer.Option(help="a market clock of its own, always in session (default KSTOCK_FEED_DEMO_CLOCK)")
+    ] = None,
+) -> None:
+    """Run the market feed: publish prices, order books and ticks to every API instance through Redis."""
+    from kstock.feed.runner import run_feed
+
+    if source != "simulator":
+        console.print(f"[red]unknown source {source!r}[/]: the feed supports 'simulator'")
+        raise typer.Exit(code=2)
+    settings = get_settings()
+    if settings.redis_url is None:
+        console.print(
+            "[red]kstock feed needs KSTOCK_REDIS_URL[/]: API instances receive the feed through Redis "
+            "(for a single process, `kstock serve --demo` runs the feed inside the server)"
+        )
+        raise typer.Exit(code=2)
+    updates: dict[str, object] = {"feed": "simulator"}
+    for name, value in (("feed_speed", speed), ("feed_seed", seed), ("feed_demo_clock", demo_clock)):
+        if value is not None:
+            updates[name] = value
+    settings = Settings.model_validate({**settings.model_dump(), **updates})
+    console.print(f"kstock feed: simulator at {settings.feed_speed}x, publishing to {settings.redis_url}")
+    asyncio.run(run_feed(settings))
 
 
 def main() -> None:  # pragma: no cover - console entry point

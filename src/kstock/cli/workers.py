@@ -37,18 +37,21 @@ def _listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(host: str, port: int, log_level: str) -> None:
+def _worker(host: str, port: int) -> None:
     import uvicorn
 
-    config = uvicorn.Config(APP, factory=True, log_level=log_level, access_log=False, proxy_headers=True)
+    from kstock.cli.server import uvicorn_options
+    from kstock.config import get_settings
+
+    config = uvicorn.Config(APP, **uvicorn_options(get_settings()))
     uvicorn.Server(config).run(sockets=[_listening_socket(host, port)])
 
 
-def run(host: str, port: int, workers: int, log_level: str) -> int:
+def run(host: str, port: int, workers: int) -> int:
     """Run ``workers`` server processes until a signal or a worker's death; the exit status."""
     context = multiprocessing.get_context("spawn")
     processes: list[BaseProcess] = [
-        context.Process(target=_worker, args=(host, port, log_level), name=f"kstock-worker-{i}") for i in range(workers)
+        context.Process(target=_worker, args=(host, port), name=f"kstock-worker-{i}") for i in range(workers)
     ]
     stopping = False
 

@@ -6,12 +6,30 @@ per request that costs more than the work they do.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
+import structlog
 from fastapi import Depends, Request
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+log = structlog.get_logger("kstock.db.session")
+_AFTER_COMMIT = "after_commit"
+
+
+def after_commit(session: AsyncSession, action: Callable[[], Awaitable[None]]) -> None:
+    """Run ``action`` once the request's transaction has committed (never when it rolls back): events about a
+    write (cache invalidations, stream notifications) must not announce what was not stored."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(action)
+
+
+async def _run_after_commit(session: AsyncSession) -> None:
+    for action in session.info.pop(_AFTER_COMMIT, ()):
+        try:
+            await action()
+        except Exception:  # the write is stored; a lost notification must not turn it into an error
+            log.exception("after_commit_action_failed")
 
 
 async def get_sessionmaker(request: Request) -> async_sessionmaker[Any]:
@@ -32,10 +50,12 @@ async def get_session(
         try:
             yield session
         except BaseException:
+            session.info.pop(_AFTER_COMMIT, None)
             await session.rollback()
             raise
         else:
             await session.commit()
+            await _run_after_commit(session)
 
 
 # scope="function": the transaction commits when the endpoint returns, before the response is sent, so a client

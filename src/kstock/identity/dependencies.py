@@ -19,6 +19,7 @@ from typing import Annotated, Any, Final
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select, update
+from starlette.requests import HTTPConnection
 
 from kstock.config import Settings
 from kstock.errors import ForbiddenError, UnauthorizedError
@@ -96,7 +97,7 @@ def unauthorized(message: str, reason: str) -> UnauthorizedError:
     return UnauthorizedError(message, {"authorization": reason}, headers=WWW_AUTHENTICATE)
 
 
-async def _user(request: Request, user_id: uuid.UUID) -> _UserRecord | None:
+async def _user(request: HTTPConnection, user_id: uuid.UUID) -> _UserRecord | None:
     cache: IdentityCache = request.app.state.identity_cache
     record = cache.users.get(user_id)
     now = time.monotonic()
@@ -116,7 +117,7 @@ async def _user(request: Request, user_id: uuid.UUID) -> _UserRecord | None:
     return record
 
 
-async def _key(request: Request, raw_key: str) -> _KeyRecord | None:
+async def _key(request: HTTPConnection, raw_key: str) -> _KeyRecord | None:
     cache: IdentityCache = request.app.state.identity_cache
     digest = secret_digest(raw_key)
     record = cache.keys.get(digest)
@@ -140,7 +141,7 @@ async def _key(request: Request, raw_key: str) -> _KeyRecord | None:
     return record
 
 
-async def _touch_key(request: Request, digest: str, now: float) -> None:
+async def _touch_key(request: HTTPConnection, digest: str, now: float) -> None:
     # last_used_at is written at most once a minute per key per instance: not a write on every request.
     cache: IdentityCache = request.app.state.identity_cache
     if now - cache.key_last_touched.get(digest, -_LAST_USED_EVERY_S) < _LAST_USED_EVERY_S:
@@ -151,14 +152,14 @@ async def _touch_key(request: Request, digest: str, now: float) -> None:
         await session.commit()
 
 
-async def _active_user(request: Request, user_id: uuid.UUID) -> _UserRecord:
+async def _active_user(request: HTTPConnection, user_id: uuid.UUID) -> _UserRecord:
     user = await _user(request, user_id)
     if user is None or not user.is_active:
         raise unauthorized("Account not found or disabled", "inactive")
     return user
 
 
-async def _from_bearer(request: Request, token: str) -> Principal:
+async def _from_bearer(request: HTTPConnection, token: str) -> Principal:
     settings: Settings = request.app.state.settings
     cache: IdentityCache = request.app.state.identity_cache
     try:
@@ -182,7 +183,7 @@ async def _from_bearer(request: Request, token: str) -> Principal:
     )
 
 
-async def _from_api_key(request: Request, raw_key: str) -> Principal:
+async def _from_api_key(request: HTTPConnection, raw_key: str) -> Principal:
     key = await _key(request, raw_key)
     if key is None or key.revoked:
         raise unauthorized("Invalid API key", "invalid api key")
@@ -223,6 +224,15 @@ async def get_principal(
         principal = await _from_api_key(request, api_key.strip())
     state["principal"] = principal
     return principal
+
+
+async def principal_from_credential(connection: HTTPConnection, credential: str) -> Principal:
+    """The principal of an access token or an API key (``ks_...``), for transports without headers: a browser's
+    WebSocket sends its credential in the query string. 401 (UnauthorizedError) when it is not valid."""
+    credential = credential.strip()
+    if credential.startswith("ks_"):
+        return await _from_api_key(connection, credential)
+    return await _from_bearer(connection, credential)
 
 
 async def require_principal(principal: Annotated[Principal | None, Depends(get_principal)]) -> Principal:

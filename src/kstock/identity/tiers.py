@@ -29,6 +29,7 @@ GATES: Final[Mapping[str, Gate]] = MappingProxyType(
         "financials.years_over_5": Gate(
             required_tier=Tier.BASIC, description="financial statements for more than 5 fiscal years"
         ),
+        "stream.orderbook": Gate(required_tier=Tier.BASIC, description="real-time order books"),
     }
 )
 
@@ -51,6 +52,10 @@ QUOTAS: Final[Mapping[str, Quota]] = MappingProxyType(
         "portfolio_holdings": Quota(
             description="holdings per portfolio",
             limits=MappingProxyType({Tier.FREE: 20, Tier.BASIC: 100, Tier.PRO: None}),
+        ),
+        "stream_codes": Quota(
+            description="stock codes streamed on one connection",
+            limits=MappingProxyType({Tier.FREE: 20, Tier.BASIC: 200, Tier.PRO: 2_000}),
         ),
     }
 )

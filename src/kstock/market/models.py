@@ -74,6 +74,26 @@ class DailyBar(Base):
     trade_value: Mapped[int | None] = mapped_column(BigInteger)
 
 
+class MinuteBar(Base):
+    """One stock's minute of the session, as the feed aggregated it (the last few days are kept)."""
+
+    __tablename__ = "minute_bars"
+    __table_args__ = (
+        CheckConstraint("low <= open AND low <= close AND open <= high AND close <= high", name="ohlc"),
+        Index("ix_minute_bars_start", "start"),
+        {"sqlite_with_rowid": False},
+    )
+
+    code: Mapped[str] = mapped_column(String(6), ForeignKey("instruments.code", ondelete="CASCADE"), primary_key=True)
+    start: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    open: Mapped[int] = mapped_column(BigInteger)
+    high: Mapped[int] = mapped_column(BigInteger)
+    low: Mapped[int] = mapped_column(BigInteger)
+    close: Mapped[int] = mapped_column(BigInteger)
+    volume: Mapped[int] = mapped_column(BigInteger)
+    turnover: Mapped[int] = mapped_column(BigInteger)
+
+
 class FinancialStatement(Base):
     """A quarterly or annual statement. ``fiscal_quarter`` is 0 for a full year (shown as null)."""
 

@@ -75,6 +75,7 @@ class MarketSnapshot:
     def __init__(self) -> None:
         self._state: _State | None = None
         self._listeners: list[Callable[[], None]] = []
+        self.revision = 0  # moves on every reload and every batch of live prices: what a rendering depends on
 
     @property
     def loaded(self) -> bool:
@@ -85,7 +86,8 @@ class MarketSnapshot:
         return self._state.version if self._state else None
 
     def on_change(self, listener: Callable[[], None]) -> None:
-        """Call ``listener`` after every reload (e.g. to clear response caches built on the old data)."""
+        """Call ``listener`` after every reload and every batch of live prices (e.g. to clear response caches built
+        on the old data)."""
         self._listeners.append(listener)
 
     async def load(self, engine: AsyncEngine) -> None:
@@ -98,6 +100,7 @@ class MarketSnapshot:
         details = dict(zip(table.codes, _details(table, static, table.codes), strict=True))
         summaries = {code: {key: detail[key] for key in _SUMMARY_KEYS} for code, detail in details.items()}
         self._state = _State(version=version, table=table, static=static, details=details, summaries=summaries)
+        self.revision += 1
         for listener in self._listeners:
             listener()
         # The snapshot lives until the next reload: move it (and everything else alive now) out of the cyclic
@@ -133,6 +136,14 @@ class MarketSnapshot:
         """One stock's detail (shared: callers must not mutate it)."""
         return self._require().details.get(code)
 
+    def members(self, field: str, value: str) -> list[str]:
+        """Codes of the listed stocks whose ``field`` ("market" or "sector") is ``value``, in code order."""
+        return [code for code, summary in self._require().summaries.items() if summary[field] == value]
+
+    def values_of(self, field: str) -> list[str]:
+        """The distinct values of ``field`` ("market", "sector") across the listing, sorted."""
+        return sorted({summary[field] for summary in self._require().summaries.values() if summary[field]})
+
     @property
     def table(self) -> ScreenTable:
         """The columnar view the screener runs on (shared: read-only for callers)."""
@@ -163,4 +174,8 @@ class MarketSnapshot:
         for detail in _details(state.table, state.static, codes):
             state.details[detail["code"]] = detail
             state.summaries[detail["code"]] = {key: detail[key] for key in _SUMMARY_KEYS}
+        if codes:
+            self.revision += 1
+            for listener in self._listeners:
+                listener()
         return codes

@@ -35,11 +35,20 @@ from kstock.portfolio.schemas import (
     TransactionList,
     TransactionOut,
 )
+from kstock.stream.portfolios import announce_change
 
 router = APIRouter(prefix="/portfolios", tags=["portfolios"])
 
 PortfolioId = Annotated[uuid.UUID, Path(description="the portfolio's id")]
 HoldingCode = Annotated[str, Path(description="the holding's stock code", examples=["005930"], max_length=12)]
+
+
+def _announce(request: Request, session: SessionDep, portfolio_id: uuid.UUID) -> None:
+    """Live P&L subscribers of the portfolio, on every instance, reload it once this request commits."""
+    state = request.app.state
+    announce_change(session, getattr(state, "broker", None), getattr(state, "portfolio_cache", None), portfolio_id)
+
+
 _NOT_YOURS = "Another user's portfolio answers 404 `PORTFOLIO_NOT_FOUND`, exactly like a missing one."
 
 
@@ -81,9 +90,11 @@ async def list_portfolios(session: SessionDep, snapshot: SnapshotDep, principal:
     responses=error_responses(400, 404),
 )
 async def get_portfolio(
-    session: SessionDep, snapshot: SnapshotDep, principal: CurrentPrincipal, portfolio_id: PortfolioId
+    request: Request, session: SessionDep, snapshot: SnapshotDep, principal: CurrentPrincipal, portfolio_id: PortfolioId
 ) -> Response:
-    return JSONResponse(await service.portfolio_detail(session, principal, portfolio_id, snapshot))
+    cache = request.app.state.portfolio_cache
+    body = await service.portfolio_detail_body(session, principal, portfolio_id, snapshot, cache)
+    return Response(body, media_type="application/json")
 
 
 @router.patch(
@@ -93,9 +104,10 @@ async def get_portfolio(
     responses=error_responses(400, 404, 409, 413),
 )
 async def update_portfolio(
-    session: SessionDep, principal: CurrentPrincipal, portfolio_id: PortfolioId, body: PortfolioPatch
+    request: Request, session: SessionDep, principal: CurrentPrincipal, portfolio_id: PortfolioId, body: PortfolioPatch
 ) -> Response:
     portfolio = await service.update_portfolio(session, principal, portfolio_id, body)
+    _announce(request, session, portfolio_id)
     return JSONResponse(service.portfolio_dict(portfolio))
 
 
@@ -106,8 +118,11 @@ async def update_portfolio(
     description="With its holdings and its whole ledger.",
     responses=error_responses(400, 404),
 )
-async def delete_portfolio(session: SessionDep, principal: CurrentPrincipal, portfolio_id: PortfolioId) -> Response:
+async def delete_portfolio(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, portfolio_id: PortfolioId
+) -> Response:
     await service.delete_portfolio(session, principal, portfolio_id)
+    _announce(request, session, portfolio_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -139,6 +154,7 @@ async def add_holding(
 ) -> Response:
     settings = request.app.state.settings
     code = await service.add_holding(session, principal, settings, snapshot, portfolio_id, body)
+    _announce(request, session, portfolio_id)
     return JSONResponse(await _holding(session, snapshot, principal, portfolio_id, code), status_code=201)
 
 
@@ -151,6 +167,7 @@ async def add_holding(
     responses=error_responses(400, 404, 413),
 )
 async def replace_holding(
+    request: Request,
     session: SessionDep,
     snapshot: SnapshotDep,
     principal: CurrentPrincipal,
@@ -159,6 +176,7 @@ async def replace_holding(
     body: HoldingPatch,
 ) -> Response:
     code = await service.replace_holding(session, principal, portfolio_id, stock_code, body)
+    _announce(request, session, portfolio_id)
     return JSONResponse(await _holding(session, snapshot, principal, portfolio_id, code))
 
 
@@ -170,9 +188,14 @@ async def replace_holding(
     responses=error_responses(400, 404),
 )
 async def delete_holding(
-    session: SessionDep, principal: CurrentPrincipal, portfolio_id: PortfolioId, stock_code: HoldingCode
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    portfolio_id: PortfolioId,
+    stock_code: HoldingCode,
 ) -> Response:
     await service.delete_holding(session, principal, portfolio_id, stock_code)
+    _announce(request, session, portfolio_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -196,6 +219,7 @@ async def add_transaction(
 ) -> Response:
     settings = request.app.state.settings
     transaction = await service.add_transaction(session, principal, settings, snapshot, portfolio_id, body)
+    _announce(request, session, portfolio_id)
     return JSONResponse(service.transaction_dict(transaction), status_code=status.HTTP_201_CREATED)
 
 
@@ -244,12 +268,14 @@ async def list_transactions(
     responses=error_responses(400, 404, 422),
 )
 async def delete_transaction(
+    request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
     portfolio_id: PortfolioId,
     transaction_id: Annotated[uuid.UUID, Path(description="the entry's id")],
 ) -> Response:
     await service.delete_transaction(session, principal, portfolio_id, transaction_id)
+    _announce(request, session, portfolio_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

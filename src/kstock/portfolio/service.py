@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+import orjson
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,6 +33,7 @@ from kstock.market.models import DailyBar
 from kstock.market.service import StockNotFoundError, normalize_code
 from kstock.market.snapshot import MarketSnapshot
 from kstock.portfolio import performance as perf
+from kstock.portfolio.cache import PortfolioCache
 from kstock.portfolio.ledger import Entry, OversellError, replay
 from kstock.portfolio.models import Portfolio, PortfolioHolding, PortfolioTransaction
 from kstock.portfolio.schemas import HoldingIn, HoldingPatch, PortfolioIn, PortfolioPatch, TransactionIn
@@ -499,7 +501,7 @@ def _as_date(value: Any) -> dt.date:
     return dt.date.fromisoformat(value) if isinstance(value, str) else value
 
 
-async def _portfolios_with_holdings(
+async def portfolios_with_holdings(
     session: AsyncSession, principal: Principal, portfolio_id: uuid.UUID | None
 ) -> dict[Any, tuple[dict[str, Any], list[HoldingRow]]]:
     """The caller's portfolios (one, or all) with their holdings (closed ones too, for their realized gains): one
@@ -535,7 +537,7 @@ async def _portfolios_with_holdings(
 async def portfolio_detail(
     session: AsyncSession, principal: Principal, portfolio_id: uuid.UUID, snapshot: MarketSnapshot
 ) -> dict[str, Any]:
-    found = await _portfolios_with_holdings(session, principal, portfolio_id)
+    found = await portfolios_with_holdings(session, principal, portfolio_id)
     if not found:
         raise PortfolioNotFoundError.of(portfolio_id)
     ((header, holdings),) = found.values()
@@ -543,11 +545,38 @@ async def portfolio_detail(
     return {**header, "holdings": rows, "summary": summary}
 
 
+async def portfolio_detail_body(
+    session: AsyncSession,
+    principal: Principal,
+    portfolio_id: uuid.UUID,
+    snapshot: MarketSnapshot,
+    cache: PortfolioCache,
+) -> bytes:
+    """The rendered detail of the caller's portfolio: holdings from the cache (or one query), valued and rendered
+    once per snapshot revision."""
+    entry = cache.get(portfolio_id, principal.user_id)
+    if entry is None:
+        generation = cache.generation(portfolio_id)
+        found = await portfolios_with_holdings(session, principal, portfolio_id)
+        if not found:
+            raise PortfolioNotFoundError.of(portfolio_id)
+        ((header, holdings),) = found.values()
+        entry = cache.put(portfolio_id, principal.user_id, header, holdings, generation)
+    revision = snapshot.revision
+    if entry.body is None or entry.body_revision != revision:
+        rows, summary = value_holdings(entry.holdings, snapshot)
+        entry.body = orjson.dumps(
+            {**entry.header, "holdings": rows, "summary": summary}, option=orjson.OPT_NON_STR_KEYS
+        )
+        entry.body_revision = revision
+    return entry.body
+
+
 async def list_portfolios(
     session: AsyncSession, principal: Principal, snapshot: MarketSnapshot
 ) -> list[dict[str, Any]]:
     items = []
-    for header, holdings in (await _portfolios_with_holdings(session, principal, None)).values():
+    for header, holdings in (await portfolios_with_holdings(session, principal, None)).values():
         _, summary = value_holdings(holdings, snapshot)
         items.append(
             {

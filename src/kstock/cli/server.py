@@ -1,0 +1,24 @@
+"""uvicorn's options for a kstock API process, shared by ``serve`` and its worker processes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kstock.config import Settings
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """WebSockets run on uvicorn's sans-I/O protocol (the stream writes prepared frames through it), with the
+    stream's limits: protocol pings that drop dead peers, the largest client message, and permessage-deflate
+    only when enabled (it costs tens of kilobytes per connection)."""
+    return {
+        "factory": True,
+        "log_level": settings.log_level.lower(),
+        "access_log": False,
+        "proxy_headers": True,
+        "ws": "websockets-sansio",
+        "ws_max_size": settings.ws_max_message_bytes,
+        "ws_ping_interval": settings.ws_ping_interval_s,
+        "ws_ping_timeout": settings.ws_ping_timeout_s,
+        "ws_per_message_deflate": settings.ws_compression,
+    }

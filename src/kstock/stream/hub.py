@@ -1,0 +1,305 @@
+"""The hub: one per API instance, between the broker and this instance's WebSocket connections.
+
+* **One broker subscription per channel**: a channel's room holds the local connections that want it; the hub
+  subscribes the broker when a room gets its first member and unsubscribes when it loses its last.
+* **Batching window with conflation**: broker messages only replace the channel's entry of the current window;
+  every ``ws_batch_window_ms`` the hub builds each changed channel's frame once and offers it to the room. A stock
+  that trades 100 times in a window reaches a client once, with the newest state and ``conflated: 99``.
+* **Nobody waits for a slow client**: offering never awaits. A connection whose socket is full keeps the newest
+  frame per channel (:class:`~kstock.stream.connection.Connection`) and is closed with 1013 when it has not
+  drained for ``ws_slow_client_s`` seconds.
+* **Market state**: the feed's ``ticks`` channel (every trade of a step, compact) updates this instance's market
+  snapshot, so screens, stock details and live P&L move with the market.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, Final
+
+import orjson
+import structlog
+
+from kstock.config import Settings
+from kstock.market.snapshot import MarketSnapshot
+from kstock.screener.table import Tick
+from kstock.stream.broker import Broker, Message
+from kstock.stream.connection import Connection
+from kstock.stream.portfolios import PORTFOLIO_CHANGED_CHANNEL, PortfolioWatcher
+from kstock.stream.protocol import Clock, CloseCode, Kind, message, update_frame
+from kstock.stream.wire import Prepared
+
+log = structlog.get_logger("kstock.stream.hub")
+
+TICKS_CHANNEL: Final = "ticks"
+_HEARTBEAT_TICK_S: Final = 1.0  # heartbeats go out in this many slices of the connections per interval
+
+
+_CHANNELS: dict[tuple[Kind, str], str] = {}
+
+
+def channel_of(kind: Kind, code: str) -> str:
+    """``price:005930``; one shared string per channel, however many connections hold it."""
+    channel = _CHANNELS.get((kind, code))
+    if channel is None:
+        channel = _CHANNELS[(kind, code)] = f"{kind.value}:{code}"
+    return channel
+
+
+def parse_ticks(data: bytes) -> list[Tick]:
+    """The ``ticks`` payload: ``[[code, price, volume, turnover, "YYYY-MM-DD"], ...]``."""
+    import datetime as dt
+
+    ticks = []
+    days: dict[str, dt.date] = {}
+    for code, price, volume, turnover, day in orjson.loads(data):
+        date = days.get(day)
+        if date is None:
+            date = days[day] = dt.date.fromisoformat(day)
+        ticks.append(Tick(code, price, date, volume, turnover))
+    return ticks
+
+
+class Hub:
+    """Rooms, the batching window and the slow-client policy of one instance."""
+
+    def __init__(self, broker: Broker, snapshot: MarketSnapshot, settings: Settings) -> None:
+        self.broker = broker
+        self.snapshot = snapshot
+        self.settings = settings
+        self.window_s = settings.ws_batch_window_ms / 1000
+        self.rooms: dict[str, set[Connection]] = {}
+        self.connections: set[Connection] = set()
+        self.latest: dict[str, Message] = {}  # newest message of every channel this instance subscribes
+        self._window: dict[str, Message] = {}
+        self._window_counts: dict[str, int] = {}
+        self._blocked: set[Connection] = set()
+        self._clock = Clock()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._room_lock = asyncio.Lock()
+        self._heartbeat_round = 0
+        self._heartbeat_tick_s = min(_HEARTBEAT_TICK_S, settings.ws_heartbeat_s)
+        self.portfolios: PortfolioWatcher | None = None  # live P&L, attached by the app
+        self.portfolio_listeners: list[Callable[[str], None]] = []  # told of every portfolio.changed
+        # Counters for /metrics and the benchmarks.
+        self.frames_sent = 0
+        self.frames_conflated = 0
+        self.slow_clients_dropped = 0
+        self.ticks_applied = 0
+
+    # -- lifecycle ---------------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.broker.set_handler(self.on_message)
+        await self.broker.subscribe(TICKS_CHANNEL, PORTFOLIO_CHANGED_CHANNEL)
+        self._tasks = [
+            asyncio.create_task(self._every(self.window_s, self.flush), name="stream-flush"),
+            asyncio.create_task(self._every(self._heartbeat_tick_s, self.heartbeat), name="stream-heartbeat"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    @staticmethod
+    async def _every(interval_s: float, work: Any) -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                work()
+            except Exception:  # one bad round must not stop the stream
+                log.exception("stream_round_failed", work=getattr(work, "__name__", str(work)))
+
+    # -- broker side -------------------------------------------------------------------------------------------
+
+    def on_message(self, received: Message) -> None:
+        """Called by the broker for every message of a subscribed channel; O(1) except for ticks."""
+        channel = received.channel
+        if channel == TICKS_CHANNEL:
+            self._apply_ticks(received.data)
+            return
+        if channel == PORTFOLIO_CHANGED_CHANNEL:
+            portfolio_id = received.data.decode()
+            for listener in self.portfolio_listeners:
+                listener(portfolio_id)
+            return
+        self.latest[channel] = received
+        if channel in self.rooms:
+            self._window[channel] = received
+            self._window_counts[channel] = self._window_counts.get(channel, 0) + 1
+
+    def _apply_ticks(self, data: bytes) -> None:
+        if not self.snapshot.loaded:
+            return
+        try:
+            codes = self.snapshot.apply_ticks(parse_ticks(data))
+        except (ValueError, TypeError):
+            log.warning("bad_ticks_message", size=len(data))
+            return
+        self.ticks_applied += len(codes)
+        if codes and self.portfolios is not None:
+            self.portfolios.prices_moved(codes)
+
+    # -- rooms -------------------------------------------------------------------------------------------------
+
+    async def join(self, connection: Connection, channels: Iterable[str]) -> None:
+        """Put ``connection`` in each channel's room, subscribing the broker to rooms that were empty."""
+        async with self._room_lock:
+            opened = []
+            for channel in channels:
+                room = self.rooms.get(channel)
+                if room is None:
+                    room = self.rooms[channel] = set()
+                    opened.append(channel)
+                room.add(connection)
+            if opened:
+                await self.broker.subscribe(*opened)
+
+    async def leave(self, connection: Connection, channels: Iterable[str]) -> None:
+        """Take ``connection`` out of each room, unsubscribing the broker from rooms left empty."""
+        async with self._room_lock:
+            closed = []
+            for channel in channels:
+                room = self.rooms.get(channel)
+                if room is None:
+                    continue
+                room.discard(connection)
+                connection.pending.pop(channel, None)
+                if not room:
+                    del self.rooms[channel]
+                    self.latest.pop(channel, None)
+                    self._window.pop(channel, None)
+                    closed.append(channel)
+            if closed:
+                await self.broker.unsubscribe(*closed)
+
+    def register(self, connection: Connection) -> None:
+        self.connections.add(connection)
+
+    async def unregister(self, connection: Connection) -> None:
+        self.connections.discard(connection)
+        self._blocked.discard(connection)
+        await self.leave(connection, list(connection.channels))
+        connection.channels.clear()
+        if self.portfolios is not None:
+            self.portfolios.forget(connection)
+
+    async def snapshot_frame(self, kind: Kind, code: str) -> Prepared | None:
+        """The latest state of a stock's channel for a new subscriber: what this instance holds, else what the
+        publisher retained, else (prices only) the market snapshot's last close, as sequence 0."""
+        channel = channel_of(kind, code)
+        latest = self.latest.get(channel) or await self.broker.latest(channel)
+        timestamp = self._clock.iso()
+        if latest is not None:
+            return Prepared(update_frame(kind, code, latest.data, latest.sequence, 0, timestamp, snapshot=True))
+        if kind is not Kind.PRICE:
+            return None
+        data = self.price_from_snapshot(code)
+        if data is None:
+            return None
+        return Prepared(update_frame(kind, code, data, 0, 0, timestamp, snapshot=True))
+
+    def price_from_snapshot(self, code: str) -> bytes | None:
+        detail = self.snapshot.get(code) if self.snapshot.loaded else None
+        latest = detail["latest_price"] if detail else None
+        if not latest or latest["close_price"] is None:
+            return None
+        table = self.snapshot.table
+        previous = table.columns["prev_close"][table.index[code]]
+        close = int(latest["close_price"])
+        change = 0 if previous != previous else close - int(previous)  # NaN: no previous close
+        return orjson.dumps(
+            {
+                "current_price": close,
+                "change_amount": change,
+                "change_percent": latest["change_pct"],
+                "volume": None if latest["volume"] is None else int(latest["volume"]),
+                "timestamp": f"{latest['trade_date']}T06:30:00.000Z",  # the close (15:30 KST) of its session
+            }
+        )
+
+    # -- the window --------------------------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """End the window: one frame per changed channel, built once and offered to every connection of its room.
+
+        A connection that follows several changed channels gets their frames in one write (one system call).
+        """
+        window, counts = self._window, self._window_counts
+        self._window, self._window_counts = {}, {}
+        timestamp = self._clock.iso()
+        single = len(window) == 1
+        batches: dict[Connection, list[tuple[str, Prepared]]] = {}
+        for channel, latest in window.items():
+            room = self.rooms.get(channel)
+            if not room:
+                continue
+            kind, _, code = channel.partition(":")
+            conflated = counts[channel] - 1
+            self.frames_conflated += conflated
+            frame = Prepared(update_frame(Kind(kind), code, latest.data, latest.sequence, conflated, timestamp))
+            self.frames_sent += len(room)
+            if single:  # the hot loop of a fan-out: one check and one write per connection
+                for connection in room:
+                    if connection.pending or not connection.wire.write(frame):
+                        connection.keep(channel, frame)
+                        self._blocked.add(connection)
+                continue
+            for connection in room:
+                batch = batches.get(connection)
+                if batch is None:
+                    batches[connection] = [(channel, frame)]
+                else:
+                    batch.append((channel, frame))
+        for connection, batch in batches.items():
+            if not connection.offer_many(batch):
+                self._blocked.add(connection)
+        if self.portfolios is not None:
+            for connection in self.portfolios.flush(timestamp):
+                self._blocked.add(connection)
+        if self._blocked:
+            self._service_blocked()
+
+    def _service_blocked(self) -> None:
+        now = time.monotonic()
+        patience_s = self.settings.ws_slow_client_s
+        for connection in list(self._blocked):
+            if not connection.wire.open:
+                self._blocked.discard(connection)
+            elif connection.drain():
+                self._blocked.discard(connection)
+            elif connection.blocked_since is not None and now - connection.blocked_since > patience_s:
+                self._blocked.discard(connection)
+                self.slow_clients_dropped += 1
+                log.info("slow_client_dropped", connection=connection.id, pending=len(connection.pending))
+                connection.pending.clear()
+                connection.wire.abort(CloseCode.TRY_AGAIN_LATER, "too slow: reconnect and resubscribe")
+
+    def heartbeat(self) -> None:
+        """``heartbeat`` to this second's share of the connections, so each gets one every ``ws_heartbeat_s``
+        without 10,000 frames leaving in one burst; connections whose access token has expired are closed (1008).
+        """
+        self._heartbeat_round += 1
+        buckets = max(1, round(self.settings.ws_heartbeat_s / _HEARTBEAT_TICK_S))
+        bucket = self._heartbeat_round % buckets
+        frame = Prepared(message("heartbeat"))
+        now = time.time()
+        for connection in list(self.connections):
+            if connection.id % buckets != bucket:
+                continue
+            expires = connection.principal.token_expires_at
+            if expires is not None and expires <= now:
+                connection.wire.abort(CloseCode.POLICY_VIOLATION, "access token expired")
+                continue
+            if not connection.offer("heartbeat", frame):
+                self._blocked.add(connection)
+
+    def note_blocked(self, connection: Connection) -> None:
+        self._blocked.add(connection)

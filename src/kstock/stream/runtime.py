@@ -1,0 +1,63 @@
+"""The stream's resources in an API process: the broker, the hub, live P&L and, under ``serve --demo``, the feed.
+
+Built in the application's lifespan (nothing connects at import time) and reached through ``app.state``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from kstock.config import Settings
+from kstock.market.snapshot import MarketSnapshot
+from kstock.portfolio.cache import PortfolioCache
+from kstock.stream.broker import create_broker
+from kstock.stream.hub import Hub
+from kstock.stream.portfolios import PortfolioWatcher
+
+
+def _invalidate(cache: PortfolioCache, raw_id: str) -> None:
+    try:
+        cache.invalidate(uuid.UUID(raw_id))
+    except ValueError:  # not a portfolio id: nothing of ours
+        return
+
+
+@contextlib.asynccontextmanager
+async def stream_runtime(
+    app: FastAPI, settings: Settings, engine: AsyncEngine, snapshot: MarketSnapshot, sessionmaker: Any
+) -> AsyncIterator[Hub]:
+    broker = create_broker(settings.redis_url, prefix=settings.redis_prefix)
+    await broker.start()
+    hub = Hub(broker, snapshot, settings)
+    hub.portfolios = PortfolioWatcher(sessionmaker, snapshot)
+    hub.portfolio_listeners.append(hub.portfolios.changed)
+    cache: PortfolioCache | None = getattr(app.state, "portfolio_cache", None)
+    if cache is not None:
+        hub.portfolio_listeners.append(lambda portfolio_id: _invalidate(cache, portfolio_id))
+    app.state.broker = broker
+    app.state.hub = hub
+    app.state.feed = None
+    feed_task: asyncio.Task[None] | None = None
+    try:
+        await hub.start()
+        if settings.feed == "simulator":
+            from kstock.feed.runner import FeedRunner
+
+            feed = await FeedRunner.from_database(engine, broker, settings)
+            app.state.feed = feed
+            feed_task = asyncio.create_task(feed.run(), name="feed")
+        yield hub
+    finally:
+        if feed_task is not None:
+            feed_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await feed_task
+        await hub.stop()
+        await broker.close()
