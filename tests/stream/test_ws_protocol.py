@@ -212,3 +212,13 @@ async def test_one_broker_subscription_per_channel(stream: Stream) -> None:
             break
         await asyncio.sleep(0.02)
     assert f"price:{code}" not in broker.subscriptions
+
+
+async def test_stream_figures_are_on_the_metrics_endpoint(stream: Stream) -> None:
+    async with stream.connect() as ws:
+        await request(ws, {"type": "ping"}, "pong")
+        text = (await stream.live.http.get("/metrics")).text
+    connections = [line for line in text.splitlines() if line.startswith("kstock_ws_connections ")]
+    assert connections
+    assert float(connections[0].split()[1]) >= 1
+    assert "kstock_broker_connected 1.0" in text

@@ -100,6 +100,10 @@ class Hub:
             asyncio.create_task(self._every(self._heartbeat_tick_s, self.heartbeat), name="stream-heartbeat"),
         ]
 
+    @property
+    def running(self) -> bool:
+        return bool(self._tasks)
+
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()

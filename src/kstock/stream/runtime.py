@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from kstock.config import Settings
 from kstock.market.snapshot import MarketSnapshot
 from kstock.portfolio.cache import PortfolioCache
+from kstock.stream import metrics
 from kstock.stream.broker import create_broker
 from kstock.stream.hub import Hub
 from kstock.stream.portfolios import PortfolioWatcher
@@ -36,6 +37,7 @@ async def stream_runtime(
     broker = create_broker(settings.redis_url, prefix=settings.redis_prefix)
     await broker.start()
     hub = Hub(broker, snapshot, settings)
+    metrics.track(hub)
     hub.portfolios = PortfolioWatcher(sessionmaker, snapshot)
     hub.portfolio_listeners.append(hub.portfolios.changed)
     cache: PortfolioCache | None = getattr(app.state, "portfolio_cache", None)
