@@ -81,7 +81,9 @@ async def serve_stream(scope: Scope, receive: Receive, send: Send) -> None:
         return
     hub: Hub | None = getattr(scope["app"].state, "hub", None)
     principal, reason = await _authenticate(scope)
-    scope["headers"] = []  # read once, for the credentials: 10,000 connections need not keep them
+    # Read once, for the credential: a connection keeps neither (memory on 10,000 of them; no token lingering).
+    scope["headers"] = []
+    scope["query_string"] = b""
     await send({"type": "websocket.accept"})
     if hub is None:
         await close(send, 1011, "stream unavailable")

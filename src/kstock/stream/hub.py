@@ -134,10 +134,11 @@ class Hub:
             for listener in self.portfolio_listeners:
                 listener(portfolio_id)
             return
+        if channel not in self.rooms:  # in flight when its last subscriber left
+            return
         self.latest[channel] = received
-        if channel in self.rooms:
-            self._window[channel] = received
-            self._window_counts[channel] = self._window_counts.get(channel, 0) + 1
+        self._window[channel] = received
+        self._window_counts[channel] = self._window_counts.get(channel, 0) + 1
 
     def _apply_ticks(self, data: bytes) -> None:
         if not self.snapshot.loaded:
@@ -180,6 +181,7 @@ class Hub:
                     del self.rooms[channel]
                     self.latest.pop(channel, None)
                     self._window.pop(channel, None)
+                    self._window_counts.pop(channel, None)
                     closed.append(channel)
             if closed:
                 await self.broker.unsubscribe(*closed)
@@ -199,7 +201,11 @@ class Hub:
         """The latest state of a stock's channel for a new subscriber: what this instance holds, else what the
         publisher retained, else (prices only) the market snapshot's last close, as sequence 0."""
         channel = channel_of(kind, code)
-        latest = self.latest.get(channel) or await self.broker.latest(channel)
+        latest = self.latest.get(channel)
+        if latest is None:
+            latest = await self.broker.latest(channel)
+            if channel in self.latest:  # a live update arrived meanwhile: it is newer, and on its way
+                return None
         timestamp = self._clock.iso()
         if latest is not None:
             return Prepared(update_frame(kind, code, latest.data, latest.sequence, 0, timestamp, snapshot=True))

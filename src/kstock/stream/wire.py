@@ -95,6 +95,7 @@ class PreparedWire:
         # its headers are emptied rather than only dropped here.
         if protocol.request is not None:
             protocol.request.headers.clear()
+            protocol.request.path = ""  # it holds the query string, the credential included
         protocol.request = protocol.response = None
 
     @property
