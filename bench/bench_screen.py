@@ -3,7 +3,7 @@
 
     .venv/bin/python -m bench.bench_screen [--stocks 2500] [--years 2] [--iterations 20000]
         [--sql-iterations 500] [--requests 5000] [--concurrency 32] [--rounds 3] [--workers 1 2]
-        [--database-url postgresql+asyncpg://postgres@127.0.0.1:5432/kstock_bench_screen]
+        [--http-only | --no-http] [--database-url postgresql+asyncpg://postgres@127.0.0.1:5432/kstock_bench_screen]
 
 Targets (issue: screener): 2,500+ stocks, the spec's five-filter example sorted by market cap: engine p99
 < 1 ms; HTTP end-to-end p99 < 20 ms at 32 concurrent clients; the engine at least 20x faster than the same
@@ -30,7 +30,7 @@ from sqlalchemy.engine import make_url
 
 from bench.bench_api_latency import ensure_dataset
 from bench.loadgen import LoadResult, machine, median_round, percentile, run_client, run_load
-from bench.server import LOAD_TEST_ENV, serving
+from bench.server import LOAD_TEST_ENV, Server, server_process
 from kstock.config import Settings
 from kstock.db.engine import create_engine
 from kstock.market.snapshot import MarketSnapshot
@@ -41,6 +41,7 @@ from kstock.screener.table import ScreenTable
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/kstock_bench_screen"
 PER_PAGE = 50
+HTTP_WARMUP = 200  # untimed requests at the start of each HTTP round
 ENGINE_TARGET_MS = 1.0
 HTTP_TARGET_MS = 20.0
 RATIO_TARGET = 20.0
@@ -276,19 +277,24 @@ def distinct_bodies(count: int) -> list[bytes]:
     return bodies
 
 
-async def measure_http(port: int, bodies: list[bytes], label: str, args: argparse.Namespace) -> LoadResult:
+async def measure_http(server: Server, bodies: list[bytes], label: str, args: argparse.Namespace) -> LoadResult:
     results = []
     for i in range(args.rounds):
+        cpu_before = server.cpu_seconds()
         result = await run_load(
             "127.0.0.1",
-            port,
+            server.port,
             ["/v1/screen"],
             label=f"{label} round {i + 1}",
             concurrency=args.concurrency,
             requests=args.requests,
             method="POST",
             bodies=bodies,
+            warmup=HTTP_WARMUP,
         )
+        cpu_after = server.cpu_seconds()
+        if cpu_before is not None and cpu_after is not None:
+            result.server_cpu_us = (cpu_after - cpu_before) / (args.requests + HTTP_WARMUP) * 1e6
         print(f"  {result.line()}")
         if result.errors:
             raise SystemExit(f"{result.errors} of {len(result.latencies_ms)} answers were not 200 in {result.label}")
@@ -297,23 +303,27 @@ async def measure_http(port: int, bodies: list[bytes], label: str, args: argpars
     return median_round(results)
 
 
-def bench_http(url: str, workers: int, spec: EngineFigures, args: argparse.Namespace) -> list[LoadResult]:
+def bench_http(url: str, workers: int, expected: ScreenRun, args: argparse.Namespace) -> list[LoadResult]:
     variants = [("same body", [json.dumps(SPEC_EXAMPLE).encode()]), ("1,000 distinct bodies", distinct_bodies(1_000))]
-    with serving(url, LOAD_TEST_ENV, workers) as port:
-        answer = post_screen(port, variants[0][1][0])
+    with server_process(url, LOAD_TEST_ENV, workers) as server:
+        answer = post_screen(server.port, variants[0][1][0])
         codes = [stock["code"] for stock in answer["stocks"]]
-        if codes != [s["code"] for s in spec.result.stocks] or answer["meta"]["total"] != spec.result.total:
+        if codes != [s["code"] for s in expected.stocks] or answer["meta"]["total"] != expected.total:
             raise SystemExit(f"the server's answer differs from the engine's: {answer['meta']} {codes}")
-        medians = [run_client(measure_http(port, bodies, label, args)) for label, bodies in variants]
+        medians = [run_client(measure_http(server, bodies, label, args)) for label, bodies in variants]
     for (label, _), median in zip(variants, medians, strict=True):
         median.label = f"{label}, {workers} worker(s)"
         print(
             f"POST /v1/screen, {median.label}: median round p50={median.percentile(50):.2f} ms "
             f"p90={median.percentile(90):.2f} ms p99={median.percentile(99):.2f} ms "
-            f"({len(median.latencies_ms) / median.seconds:.0f} req/s)  "
+            f"({len(median.latencies_ms) / median.seconds:.0f} req/s{cpu_text(median)})  "
             f"target p99<{HTTP_TARGET_MS:.0f} ms: {verdict(median.percentile(99) < HTTP_TARGET_MS)}"
         )
     return medians
+
+
+def cpu_text(result: LoadResult) -> str:
+    return "" if result.server_cpu_us is None else f", server CPU {result.server_cpu_us:.0f} us/request"
 
 
 # -- main --------------------------------------------------------------------------------------------------------
@@ -338,6 +348,9 @@ def main() -> None:
         "--workers", type=int, nargs="+", default=[1, 2], help="server worker counts to measure (default: 1 2)"
     )
     parser.add_argument("--http", action=argparse.BooleanOptionalAction, default=True, help="run the HTTP part")
+    parser.add_argument(
+        "--http-only", action="store_true", help="the HTTP part alone: no engine timings, no SQL baseline"
+    )
     args = parser.parse_args()
     url: str = args.database_url
     if not url.startswith("postgresql"):
@@ -353,6 +366,14 @@ def main() -> None:
     print(f"table: {len(table)} instruments, {int(table.listed.sum())} listed, as of {table.as_of}")
 
     summary: list[str] = []
+    if args.http_only:
+        # The server's answer is still checked against the engine's, run once here.
+        expected = compile_and_run(table, ScreenDefinition.model_validate(SPEC_DEFINITION))
+        print(f"spec example: {expected.total} matching (engine, once)")
+        run_http(url, expected, args, summary)
+        print_summary(summary)
+        return
+
     print("\n-- engine (in process, one call at a time)")
     screens = [("spec example", SPEC_DEFINITION), ("broad variant", BROAD_DEFINITION)]
     engine_figures = bench_engine(table, screens, args.iterations)
@@ -393,15 +414,22 @@ def main() -> None:
         )
 
     if args.http:
-        spec = engine_figures[0]
-        for workers in args.workers:
-            print(f"\n-- HTTP: POST /v1/screen (the spec example), {args.concurrency} clients, {workers} worker(s)")
-            for median in bench_http(url, workers, spec, args):
-                summary.append(
-                    f"POST /v1/screen, {args.concurrency} clients, {median.label}: p50 {median.percentile(50):.2f} "
-                    f"ms p99 {median.percentile(99):.2f} ms, {len(median.latencies_ms) / median.seconds:.0f} req/s"
-                )
+        run_http(url, engine_figures[0].result, args, summary)
+    print_summary(summary)
 
+
+def run_http(url: str, expected: ScreenRun, args: argparse.Namespace, summary: list[str]) -> None:
+    for workers in args.workers:
+        print(f"\n-- HTTP: POST /v1/screen (the spec example), {args.concurrency} clients, {workers} worker(s)")
+        for median in bench_http(url, workers, expected, args):
+            summary.append(
+                f"POST /v1/screen, {args.concurrency} clients, {median.label}: p50 {median.percentile(50):.2f} "
+                f"ms p99 {median.percentile(99):.2f} ms, {len(median.latencies_ms) / median.seconds:.0f} req/s"
+                f"{cpu_text(median)}"
+            )
+
+
+def print_summary(summary: list[str]) -> None:
     print("\n-- summary")
     for line in summary:
         print(f"  {line}")

@@ -22,6 +22,7 @@ from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from kstock.cli.server import uvicorn_options
 from kstock.config import Settings
 from kstock.db import migrate
 from kstock.db.engine import create_engine
@@ -40,7 +41,9 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, lifespan="off", ws="websockets-sansio", log_level="warning", ws_ping_interval=5)
+    # As `kstock serve` runs it (its HTTP protocol, the sans-I/O WebSocket protocol), minus the factory and lifespan.
+    options = {**uvicorn_options(Settings()), "factory": False, "lifespan": "off", "log_level": "warning"}
+    config = uvicorn.Config(app, **options)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event

@@ -5,14 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from kstock.config import Settings
+from kstock.gateway.protocol import HTTP_PROTOCOL
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
-    """WebSockets run on uvicorn's sans-I/O protocol (the stream writes prepared frames through it), with the
-    stream's limits: protocol pings that drop dead peers, the largest client message, and permessage-deflate
-    only when enabled (it costs tens of kilobytes per connection)."""
+    """HTTP on uvicorn's httptools protocol writing each response's head with its body
+    (:mod:`kstock.gateway.protocol`); WebSockets on uvicorn's sans-I/O protocol (the stream writes prepared frames
+    through it), with the stream's limits: protocol pings that drop dead peers, the largest client message, and
+    permessage-deflate only when enabled (it costs tens of kilobytes per connection)."""
     return {
         "factory": True,
+        "http": HTTP_PROTOCOL,
         "log_level": settings.log_level.lower(),
         "access_log": False,
         "proxy_headers": True,

@@ -1,10 +1,10 @@
 """The audit log: every state-changing request, and the events services report through :func:`audit_event`.
 
 Rows are written in their own session and transaction, never in the request's, so an event is kept when the
-request's transaction rolls back. Inside a request the rows are collected and written by :class:`AuditMiddleware`
-once the response has been sent: by then the request's transaction is over, so on SQLite the audit write never
-waits for the write lock the request itself holds. A failed write never fails the request: it is logged
-(``audit_write_failed``) and counted (``kstock_audit_write_failures_total``).
+request's transaction rolls back. Inside a request the rows are collected and written by the gateway middleware
+(:func:`begin_request`, :func:`end_request`) once the response has been sent: by then the request's transaction is
+over, so on SQLite the audit write never waits for the write lock the request itself holds. A failed write never
+fails the request: it is logged (``audit_write_failed``) and counted (``kstock_audit_write_failures_total``).
 """
 
 from __future__ import annotations
@@ -21,9 +21,8 @@ import structlog
 from sqlalchemy import ColumnElement, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
-from kstock.gateway.asgi import StatusRecorder
 from kstock.gateway.metrics import AUDIT_WRITE_FAILURES
 from kstock.gateway.models import AuditEvent
 from kstock.identity.principal import Principal
@@ -154,7 +153,7 @@ async def audit_event(
 ) -> None:
     """Record ``event`` (e.g. ``auth.login_failed``) for this request; ``details`` are redacted and stored as JSON.
 
-    Never raises. Inside a request served through :class:`AuditMiddleware` the row is written once the response
+    Never raises. Inside a request served through the gateway middleware the row is written once the response
     is sent (in its own transaction); elsewhere it is written at once.
     """
     try:
@@ -169,25 +168,28 @@ async def audit_event(
         log.error("audit_write_failed", error=f"{type(exc).__name__}: {exc}", events=[event])
 
 
-class AuditMiddleware:
-    """Pure ASGI: records every POST/PUT/PATCH/DELETE with the status it was answered with, and writes the rows
-    :func:`audit_event` collected during the request, after the response has gone out."""
+def begin_request(scope: Scope) -> list[AuditRow]:
+    """Start collecting the rows :func:`audit_event` reports during this HTTP request; the list they go to."""
+    pending: list[AuditRow] = []
+    _state(scope)[_PENDING] = pending
+    return pending
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        pending: list[AuditRow] = []
-        _state(scope)[_PENDING] = pending
-        recorder = StatusRecorder(send)
-        try:
-            await self.app(scope, receive, recorder)
-        finally:
-            _state(scope).pop(_PENDING, None)
-            await _flush(scope, pending, recorder.status)
+async def end_request(scope: Scope, pending: list[AuditRow], status: int) -> None:
+    """Once the response has gone out: record the request itself when it changed state (POST, PUT, PATCH, DELETE)
+    with the status it was answered with, and write it with the rows collected during the request. Never raises
+    an error of its own."""
+    _state(scope).pop(_PENDING, None)
+    try:
+        if _changes_state(scope):
+            pending.append(
+                build_row(scope, HTTP_REQUEST_EVENT, principal=None, status=status, details=query_summary(scope))
+            )
+        if pending:
+            await write_rows(scope["app"].state.sessionmaker, pending)
+    except Exception as exc:  # e.g. no sessionmaker: the app's lifespan never ran
+        AUDIT_WRITE_FAILURES.inc(max(len(pending), 1))
+        log.error("audit_write_failed", error=f"{type(exc).__name__}: {exc}", events=[r["event"] for r in pending])
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -206,19 +208,6 @@ def _changes_state(scope: Scope) -> bool:
         return False
     endpoint = getattr(scope.get("route"), "endpoint", None)
     return endpoint not in _READ_ONLY
-
-
-async def _flush(scope: Scope, pending: list[AuditRow], status: int) -> None:
-    try:
-        if _changes_state(scope):
-            pending.append(
-                build_row(scope, HTTP_REQUEST_EVENT, principal=None, status=status, details=query_summary(scope))
-            )
-        if pending:
-            await write_rows(scope["app"].state.sessionmaker, pending)
-    except Exception as exc:  # e.g. no sessionmaker: the app's lifespan never ran
-        AUDIT_WRITE_FAILURES.inc(max(len(pending), 1))
-        log.error("audit_write_failed", error=f"{type(exc).__name__}: {exc}", events=[r["event"] for r in pending])
 
 
 @dataclass(frozen=True, slots=True)

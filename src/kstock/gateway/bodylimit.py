@@ -1,10 +1,16 @@
 """The largest request body the API reads (``KSTOCK_MAX_BODY_BYTES``): a larger one is a 413 in the one error
-body, refused from its ``Content-Length`` before it is read, or as soon as a chunked body grows past the limit."""
+body, refused from its ``Content-Length`` before it is read, or as soon as a chunked body grows past the limit.
+
+The gateway middleware (:mod:`kstock.gateway.middleware`) applies it to every HTTP request.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.responses import Response
+from starlette.types import Scope
 
 from kstock.errors import AppError
 from kstock.gateway.errors import render
@@ -16,36 +22,27 @@ class PayloadTooLargeError(AppError):
     default_message = "Request body too large"
 
 
-class BodyLimitMiddleware:
-    """Pure ASGI: checks the declared length, and counts the bytes of bodies sent without one."""
+class BodyLimit:
+    """Checks a request's declared length, and counts the bytes of a body as it is read."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
+    __slots__ = ("max_bytes",)
+
+    def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        limit = self.max_bytes
-        details = {"max_body_bytes": limit}
-        for name, value in scope.get("headers", ()):
-            if name == b"content-length":
-                if not value.isdigit() or int(value) > limit:
-                    message = f"Request body larger than {limit} bytes"
-                    response = render(Request(scope), 413, PayloadTooLargeError.code, message, details)
-                    await response(scope, receive, send)
-                    return
-                break
-        received = 0
+    def _message(self) -> str:
+        return f"Request body larger than {self.max_bytes} bytes"
 
-        async def limited() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise PayloadTooLargeError(f"Request body larger than {limit} bytes", details)
-            return message
+    def _details(self) -> dict[str, Any]:
+        return {"max_body_bytes": self.max_bytes}
 
-        await self.app(scope, limited, send)
+    def refusal(self, scope: Scope, content_length: bytes | None) -> Response | None:
+        """The 413 for a request whose ``Content-Length`` is malformed or over the limit; None otherwise."""
+        if content_length is None or (content_length.isdigit() and int(content_length) <= self.max_bytes):
+            return None
+        return render(Request(scope), 413, PayloadTooLargeError.code, self._message(), self._details())
+
+    def check(self, received: int) -> None:
+        """Raise :class:`PayloadTooLargeError` once ``received`` body bytes are over the limit."""
+        if received > self.max_bytes:
+            raise PayloadTooLargeError(self._message(), self._details())

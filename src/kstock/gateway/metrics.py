@@ -10,7 +10,6 @@ multiprocess mode); without it each worker reports only its own requests.
 from __future__ import annotations
 
 import os
-import time
 from typing import Final
 
 from prometheus_client import (
@@ -25,9 +24,7 @@ from prometheus_client import (
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
-from starlette.types import ASGIApp, Receive, Scope, Send
-
-from kstock.gateway.asgi import StatusRecorder
+from starlette.types import Scope
 
 UNMATCHED_ROUTE: Final = "<unmatched>"
 
@@ -78,25 +75,20 @@ def route_template(scope: Scope) -> str:
     return template
 
 
-class MetricsMiddleware:
-    """Pure ASGI: counts and times every HTTP request by its route template (never the raw path, which would
-    give one series per stock code)."""
+# The labelled children of the two request series, by (method, route template, status): ``labels()`` takes a lock
+# and builds a key on every call. Bounded: route templates, never raw paths.
+_REQUEST_SERIES: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        recorder = StatusRecorder(send)
-        try:
-            await self.app(scope, receive, recorder)
-        finally:
-            labels = (scope["method"], route_template(scope), str(recorder.status))
-            HTTP_REQUESTS.labels(*labels).inc()
-            HTTP_LATENCY.labels(*labels).observe(time.perf_counter() - started)
+def record_request(scope: Scope, status: int, seconds: float) -> None:
+    """Count and time one HTTP request by its route template (never the raw path, which would give one series
+    per stock code) and the status it was answered with."""
+    key = (scope["method"], route_template(scope), str(status))
+    series = _REQUEST_SERIES.get(key)
+    if series is None:
+        series = _REQUEST_SERIES[key] = (HTTP_REQUESTS.labels(*key), HTTP_LATENCY.labels(*key))
+    series[0].inc()
+    series[1].observe(seconds)
 
 
 def _registry() -> CollectorRegistry:

@@ -2,9 +2,10 @@
 
 One dependency on the ``/v1`` router (:func:`enforce_rate_limit`) resolves the caller (once: the principal is
 kept in the request state) and counts the request against every limit that applies; the decision is kept in the
-request state and :class:`RateLimitHeadersMiddleware` writes the headers on whatever response follows, 2xx or
-error. Counters live in :class:`LimitStore`: Redis when ``KSTOCK_REDIS_URL`` is set (every instance shares them),
-in-process otherwise, and in-process for the length of a Redis outage (fail-open, see docs/operations.md).
+request state and the gateway middleware writes the headers on whatever response follows, 2xx or error
+(:func:`add_limit_headers`). Counters live in :class:`LimitStore`: Redis when ``KSTOCK_REDIS_URL`` is set
+(every instance shares them), in-process otherwise, and in-process for the length of a Redis outage (fail-open,
+see docs/operations.md).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any, Final, TypeVar
 from fastapi import Request
 from limits import RateLimitItem, parse
 from prometheus_client import Counter
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from kstock.config import Settings
 from kstock.errors import RateLimitError, UnauthorizedError
@@ -208,29 +209,14 @@ async def enforce_rate_limit(request: Request) -> None:
     await limiter.check(request.scope, principal)
 
 
-class RateLimitHeadersMiddleware:
-    """Pure ASGI: puts the headers the limiter decided on the response, whatever produced it."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers: dict[str, str] | None = scope.get("state", {}).get(_STATE_KEY)
-                if headers:
-                    raw: list[tuple[bytes, bytes]] = list(message.get("headers", ()))
-                    present = {name.lower() for name, _ in raw}
-                    raw.extend(
-                        (name.lower().encode(), value.encode())
-                        for name, value in headers.items()
-                        if name.lower().encode() not in present
-                    )
-                    message["headers"] = raw
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+def add_limit_headers(headers: list[tuple[bytes, bytes]], state: dict[str, Any]) -> None:
+    """Put the headers the limiter decided for this request (kept in its ``state``) on a response's raw
+    ``headers``, whatever produced the response; a header the response already has is left as it is."""
+    decided: dict[str, str] | None = state.get(_STATE_KEY)
+    if not decided:
+        return
+    present = {name.lower() for name, _ in headers}
+    for name, value in decided.items():
+        key = name.lower().encode()
+        if key not in present:
+            headers.append((key, value.encode()))

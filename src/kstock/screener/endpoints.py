@@ -16,7 +16,7 @@ from kstock.identity.tiers import quota_limit
 from kstock.kit.openapi import json_body
 from kstock.kit.pagination import Page, PageDep
 from kstock.kit.responses import JSONResponse
-from kstock.market.dependencies import SnapshotDep
+from kstock.market.dependencies import SnapshotDep, get_snapshot
 from kstock.screener import engine, service
 from kstock.screener.schemas import (
     SPEC_EXAMPLE,
@@ -57,8 +57,10 @@ _SAVED_EXAMPLE: dict[str, Any] = {
     openapi_extra=json_body(ScreenRequest, _SCREEN_EXAMPLES),
 )
 @read_only
-async def screen(snapshot: SnapshotDep, request: Request) -> Response:
-    # The body is read here rather than declared: one pydantic-core pass over the bytes (see kit/openapi.py).
+async def screen(request: Request) -> Response:
+    # The body is read here rather than declared: one pydantic-core pass over the bytes (see kit/openapi.py). The
+    # snapshot is taken from the request too: every declared dependency is solved again on each request.
+    snapshot = await get_snapshot(request)
     body, query = service.parse_screen(await request.body())
     page = Page(page=body.page, per_page=body.per_page)
     return JSONResponse(service.screen_response(snapshot, query, page))
