@@ -45,17 +45,26 @@ async def get_engine(request: Request) -> AsyncEngine:
 async def get_session(
     maker: Annotated[async_sessionmaker[Any], Depends(get_sessionmaker)],
 ) -> AsyncIterator[AsyncSession]:
-    """Services ``flush()``; the commit happens here, once, when the endpoint returned without error."""
-    async with maker() as session:
-        try:
-            yield session
-        except BaseException:
-            session.info.pop(_AFTER_COMMIT, None)
+    """Services ``flush()``; the commit happens here, once, when the endpoint returned without error.
+
+    A session that never began a transaction (a read served from memory) holds no connection and nothing to
+    commit: it is dropped without the commit and close round trips (a quarter of a millisecond per request).
+    """
+    session = maker()
+    try:
+        yield session
+    except BaseException:
+        session.info.pop(_AFTER_COMMIT, None)
+        if session.in_transaction():
             await session.rollback()
-            raise
-        else:
+        raise
+    else:
+        if session.in_transaction():
             await session.commit()
-            await _run_after_commit(session)
+        await _run_after_commit(session)
+    finally:
+        if session.in_transaction() or session.identity_map:
+            await session.close()
 
 
 # scope="function": the transaction commits when the endpoint returns, before the response is sent, so a client
