@@ -86,8 +86,8 @@ class MarketSnapshot:
         return self._state.version if self._state else None
 
     def on_change(self, listener: Callable[[], None]) -> None:
-        """Call ``listener`` after every reload and every batch of live prices (e.g. to clear response caches built
-        on the old data)."""
+        """Call ``listener`` after every reload (e.g. to clear response caches built on the stored bars, which live
+        prices do not change; what depends on live prices keys on :attr:`revision`)."""
         self._listeners.append(listener)
 
     async def load(self, engine: AsyncEngine) -> None:
@@ -176,6 +176,4 @@ class MarketSnapshot:
             state.summaries[detail["code"]] = {key: detail[key] for key in _SUMMARY_KEYS}
         if codes:
             self.revision += 1
-            for listener in self._listeners:
-                listener()
         return codes
