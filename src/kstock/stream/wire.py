@@ -77,18 +77,21 @@ class Wire(Protocol):
 
 
 _CLOSE_GRACE_S = 3.0
+# A connection whose socket holds more than this unsent is full: it takes nothing until it drains (the
+# transports' own high-water mark, at which they pause their writers).
+HIGH_WATER_BYTES = 64 * 1024
 
 
 class PreparedWire:
     """Writes prepared frames straight to the transport of uvicorn's sans-I/O protocol."""
 
-    __slots__ = ("_protocol", "_transport", "_compressed", "_writable", "_write")
+    __slots__ = ("_protocol", "_transport", "_compressed", "_buffered", "_write")
 
     def __init__(self, protocol: Any) -> None:
         self._protocol = protocol
         self._transport = protocol.transport
         self._compressed = bool(protocol.conn.extensions)
-        self._writable = protocol.writable.is_set  # cleared while the transport is above its high-water mark
+        self._buffered = protocol.transport.get_write_buffer_size
         self._write = protocol.transport.write
         # The handshake is over: its request and response (with their headers) are not needed again, and on
         # 10,000 connections they are 30 MB. The websockets parser keeps the request for the connection's life, so
@@ -105,7 +108,7 @@ class PreparedWire:
 
     @property
     def blocked(self) -> bool:
-        return not self._protocol.writable.is_set()
+        return bool(self._buffered() > HIGH_WATER_BYTES)
 
     def buffered_bytes(self) -> int:
         return int(self._transport.get_write_buffer_size())
@@ -123,8 +126,9 @@ class PreparedWire:
         asyncio.get_running_loop().call_later(_CLOSE_GRACE_S, self._transport.abort)
 
     def write(self, frame: Prepared) -> bool:
+        # The hot path of a fan-out: two attribute reads and two C calls per connection.
         protocol = self._protocol
-        if protocol.close_sent or protocol.disconnected or not self._writable():
+        if protocol.close_sent or protocol.disconnected or self._buffered() > HIGH_WATER_BYTES:
             return False
         if self._compressed:
             protocol.conn.send_text(frame.payload)
@@ -135,7 +139,7 @@ class PreparedWire:
 
     def write_many(self, frames: list[Prepared]) -> int:
         protocol = self._protocol
-        if protocol.close_sent or protocol.disconnected or not protocol.writable.is_set():
+        if protocol.close_sent or protocol.disconnected or self._buffered() > HIGH_WATER_BYTES:
             return 0
         if self._compressed:
             for frame in frames:
