@@ -11,12 +11,14 @@ from kstock.identity.endpoints import router as identity_router
 from kstock.market.endpoints import router as market_router
 from kstock.portfolio.endpoints import router as portfolio_router
 from kstock.screener.endpoints import router as screener_router
+from kstock.trading.endpoints import router as trading_router
 
 # Matched in order: the busiest (market data) first.
 DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     market_router,
     screener_router,
     portfolio_router,
+    trading_router,
     identity_router,
     gateway_router,
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         cache = ResponseCache(settings.cache_max_entries)
         snapshot.on_change(cache.clear)
         app.state.settings = settings
+        app.state.started_at = time.time()
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.market_snapshot = snapshot
@@ -122,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         openapi_tags=[
             {"name": "stocks", "description": "Instruments, prices, financials"},
+            {"name": "trading", "description": "Paper trading: accounts, two-step orders, risk and strategies"},
             {"name": "health", "description": "Probes for load balancers and orchestrators"},
         ],
     )

@@ -107,6 +107,22 @@ class Settings(BaseSettings):
         default=True, description="simulator keeps its own clock, always in session (false: real KRX hours)"
     )
 
+    # Paper trading
+    trading_engine: bool = Field(
+        default=True, description="match resting orders, expire day orders and run strategies in the feed process"
+    )
+    trading_preview_ttl_s: int = Field(default=30, ge=5, le=300, description="how long an order preview is valid")
+    trading_participation_pct: float = Field(
+        default=100.0, gt=0, le=100, description="largest share of a print a resting paper order may fill"
+    )
+    trading_poll_ms: int = Field(
+        default=250, ge=20, le=10_000, description="how often the engine picks up newly placed resting orders"
+    )
+    trading_costs: str | None = Field(
+        default=None,
+        description="JSON of dated commission and tax rates replacing the defaults (docs/api/trading.md)",
+    )
+
     @field_validator("log_level")
     @classmethod
     def _upper_level(cls, value: str) -> str:

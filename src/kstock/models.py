@@ -5,6 +5,17 @@ from kstock.identity.models import ApiKey, RefreshToken, User
 from kstock.market.models import DailyBar, DataVersion, FinancialStatement, Instrument, StockIndicator
 from kstock.portfolio.models import Portfolio, PortfolioHolding, PortfolioTransaction
 from kstock.screener.models import SavedScreen
+from kstock.trading.models import (
+    TradingAccount,
+    TradingEquity,
+    TradingEvent,
+    TradingFill,
+    TradingOrder,
+    TradingPosition,
+    TradingPreview,
+    TradingSignal,
+    TradingStrategy,
+)
 
 __all__ = [
     "ApiKey",
@@ -19,5 +30,14 @@ __all__ = [
     "RefreshToken",
     "SavedScreen",
     "StockIndicator",
+    "TradingAccount",
+    "TradingEquity",
+    "TradingEvent",
+    "TradingFill",
+    "TradingOrder",
+    "TradingPosition",
+    "TradingPreview",
+    "TradingSignal",
+    "TradingStrategy",
     "User",
 ]

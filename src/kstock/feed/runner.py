@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -52,6 +53,9 @@ class FeedRunner:
         self._minute_bars_at = time.monotonic()
         self._broker_down = False
         self._status_at = 0.0
+        # Called with every step once it is published: the paper-trading engine matches orders here.
+        self.listeners: list[Callable[[Step], Awaitable[None]]] = []
+        self.trading: Any = None  # the TradingEngine beside this feed, for its status
 
     @classmethod
     async def from_database(cls, engine: AsyncEngine, broker: Broker, settings: Settings) -> FeedRunner:
@@ -84,6 +88,7 @@ class FeedRunner:
             "trades": self.trades,
             "last_step_age_s": None if self.last_step_at is None else round(now - self.last_step_at, 3),
             "uptime_s": round(now - self.started_at, 1),
+            "trading_engine": None if self.trading is None else self.trading.status(),
         }
 
     async def run(self) -> None:
@@ -115,7 +120,25 @@ class FeedRunner:
                 log.info("daily_bars_written", trade_date=str(step.daily_bars[0].trade_date), bars=len(step.daily_bars))
             elif time.monotonic() - self._minute_bars_at >= _MINUTE_BARS_EVERY_S:
                 await self._store_minute_bars()
+        for listener in self.listeners:
+            try:
+                await listener(step)
+            except Exception:  # a listener's failure never stops the market
+                log.exception("feed_listener_failed")
         return step
+
+    def attach_trading(self, settings: Settings) -> None:
+        """Run the paper-trading engine on this feed's steps (one per deployment: the feed's process)."""
+        if self.engine is None or not settings.trading_engine:
+            return
+        from kstock.db.engine import create_sessionmaker
+        from kstock.trading.engine import TradingEngine
+        from kstock.trading.strategy_runner import StrategyRunner
+
+        trading = TradingEngine(create_sessionmaker(self.engine), self.broker, settings, simulator=self.simulator)
+        trading.strategies = StrategyRunner(trading)
+        self.trading = trading
+        self.listeners.append(trading.on_step)
 
     async def _store_minute_bars(self) -> None:
         bars, self._minute_bars = self._minute_bars, []
@@ -156,6 +179,7 @@ async def run_feed(settings: Settings) -> None:
     task: asyncio.Task[None] | None = None
     try:
         runner = await FeedRunner.from_database(engine, broker, settings)
+        runner.attach_trading(settings)
         task = asyncio.create_task(runner.run())
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):

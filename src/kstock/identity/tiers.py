@@ -53,6 +53,10 @@ QUOTAS: Final[Mapping[str, Quota]] = MappingProxyType(
             description="holdings per portfolio",
             limits=MappingProxyType({Tier.FREE: 20, Tier.BASIC: 100, Tier.PRO: None}),
         ),
+        "trading_accounts": Quota(
+            description="paper-trading accounts",
+            limits=MappingProxyType({Tier.FREE: 2, Tier.BASIC: 10, Tier.PRO: 50}),
+        ),
         "stream_codes": Quota(
             description="stock codes streamed on one connection",
             limits=MappingProxyType({Tier.FREE: 20, Tier.BASIC: 200, Tier.PRO: 2_000}),

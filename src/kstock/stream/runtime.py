@@ -53,6 +53,7 @@ async def stream_runtime(
             from kstock.feed.runner import FeedRunner
 
             feed = await FeedRunner.from_database(engine, broker, settings)
+            feed.attach_trading(settings)
             app.state.feed = feed
             feed_task = asyncio.create_task(feed.run(), name="feed")
         yield hub

@@ -133,6 +133,10 @@ class Simulator:
         """The stock's latest print, possibly from an earlier day (None if it has not traded yet)."""
         return self._last[self._row[code]]
 
+    def base_price(self, code: str) -> int:
+        """The stock's base price today (the previous close): the centre of its daily price band."""
+        return int(self._engine.base[self._row[code]])
+
     def is_halted(self, code: str) -> bool:
         return bool(self._engine.halted(self._t)[self._row[code]])
 

@@ -1,0 +1,393 @@
+"""The control API of an account: status, portfolio, risk, trades, performance, signals, start/stop, override and
+config. Reads value positions at live prices; writes take the account's lock like every other write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kstock.errors import ValidationError
+from kstock.identity.principal import Principal
+from kstock.kit.calendar import KST
+from kstock.kit.clock import as_utc, iso_utc
+from kstock.kit.numbers import percent
+from kstock.trading.costs import CostSchedule, Side
+from kstock.trading.market import Quote
+from kstock.trading.models import (
+    TradingAccount,
+    TradingEquity,
+    TradingEvent,
+    TradingFill,
+    TradingOrder,
+    TradingSignal,
+    TradingStrategy,
+)
+from kstock.trading.orders import OrderType, TimeInForce
+from kstock.trading.performance import ClosedTrade, EquityPoint, performance_report
+from kstock.trading.risk import RiskLimits, RiskLimitsError
+from kstock.trading.risk_state import AccountState, daily_loss_pct, drawdown_pct, drawdown_zone
+from kstock.trading.service import (
+    CANCELLED,
+    OPEN,
+    Assessment,
+    OrderRequest,
+    Prices,
+    assess,
+    close_order,
+    equity_of,
+    limits_of,
+    lock_account,
+    mark,
+    override_of,
+    place_order,
+    position_dict,
+    positions_of,
+    record_event,
+    risk_view,
+)
+from kstock.trading.strategies import STRATEGIES
+
+
+async def open_orders(session: AsyncSession, account_id: uuid.UUID) -> list[TradingOrder]:
+    statement = (
+        select(TradingOrder)
+        .where(TradingOrder.account_id == account_id, TradingOrder.status == OPEN)
+        .order_by(TradingOrder.created_at)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def portfolio(
+    session: AsyncSession, account: TradingAccount, prices: Prices, sectors: dict[str, str | None]
+) -> dict[str, Any]:
+    """Positions with P&L, and exposure by stock and by sector."""
+    positions = await positions_of(session, account.id)
+    equity = equity_of(account, positions, prices)
+    rows = [position_dict(p, prices, equity) for p in positions]
+    by_sector: dict[str, int] = defaultdict(int)
+    for row in rows:
+        by_sector[sectors.get(row["stock_code"]) or "unknown"] += row["market_value"]
+    market_value = sum(row["market_value"] for row in rows)
+    return {
+        "account_id": str(account.id),
+        "cash": account.cash,
+        "equity": equity,
+        "market_value": market_value,
+        "exposure_pct": percent(market_value, equity),
+        "positions": rows,
+        "exposure": {
+            "by_stock": [
+                {"stock_code": r["stock_code"], "market_value": r["market_value"], "weight_pct": r["weight_pct"]}
+                for r in sorted(rows, key=lambda r: -r["market_value"])
+            ],
+            "by_sector": [
+                {"sector": sector, "market_value": value, "weight_pct": percent(value, equity)}
+                for sector, value in sorted(by_sector.items(), key=lambda kv: -kv[1])
+            ],
+        },
+        "realized_pnl": account.realized_pnl,
+        "unrealized_pnl": sum(r["unrealized_pnl"] for r in rows),
+    }
+
+
+def risk(account: TradingAccount, equity: int, now: dt.datetime) -> dict[str, Any]:
+    limits = limits_of(account)
+    view = risk_view(account, equity, now)
+    peak = max(account.peak_equity, equity)
+    daily = daily_loss_pct(equity, account.start_of_day_equity)
+    drawdown = drawdown_pct(equity, peak)
+    override = override_of(account)
+    return {
+        "account_id": str(account.id),
+        "state": view.state.value,
+        "latched_state": view.latched.value,
+        "reasons": view.reasons,
+        "drawdown_zone": drawdown_zone(equity, peak, limits).value.upper(),
+        "risk_level": view.state.value.upper(),
+        "equity": equity,
+        "peak_equity": peak,
+        "start_of_day_equity": account.start_of_day_equity,
+        "daily_loss_pct": round(daily, 2),
+        "daily_loss_limit_pct": limits.daily_loss_limit_pct,
+        "daily_loss_limit_used_pct": round(max(0.0, daily) / limits.daily_loss_limit_pct * 100, 2),
+        "drawdown_pct": round(drawdown, 2),
+        "max_drawdown_pct": limits.max_drawdown_pct,
+        "drawdown_limit_used_pct": round(drawdown / limits.max_drawdown_pct * 100, 2),
+        "override": None if override is None else {**(account.override or {}), "active": override.is_active(now)},
+        "limits": limits.to_dict(),
+    }
+
+
+async def status(session: AsyncSession, account: TradingAccount, prices: Prices, now: dt.datetime) -> dict[str, Any]:
+    positions = await positions_of(session, account.id)
+    equity = equity_of(account, positions, prices)
+    view = risk_view(account, equity, now)
+    orders = await open_orders(session, account.id)
+    strategies = (
+        await session.execute(
+            select(TradingStrategy.id, TradingStrategy.name).where(
+                TradingStrategy.account_id == account.id, TradingStrategy.enabled
+            )
+        )
+    ).all()
+    return {
+        "account_id": str(account.id),
+        "engine_state": view.state.value.upper(),
+        "state_reason": account.state_reason,
+        "open_positions": len(positions),
+        "open_orders": len(orders),
+        "risk_zone": drawdown_zone(equity, max(account.peak_equity, equity), limits_of(account)).value.upper(),
+        "equity": equity,
+        "cash": account.cash,
+        "strategies_running": [{"id": str(i), "name": n} for i, n in strategies],
+    }
+
+
+async def trades(
+    session: AsyncSession, account_id: uuid.UUID, start: dt.date | None, end: dt.date | None, offset: int, limit: int
+) -> tuple[list[TradingFill], int]:
+    conditions = [TradingFill.account_id == account_id]
+    if start is not None:
+        conditions.append(TradingFill.trade_date >= start)
+    if end is not None:
+        conditions.append(TradingFill.trade_date <= end)
+    total = (await session.execute(select(func.count()).select_from(TradingFill).where(*conditions))).scalar_one()
+    statement = (
+        select(TradingFill)
+        .where(*conditions)
+        .order_by(TradingFill.executed_at.desc(), TradingFill.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return list((await session.execute(statement)).scalars()), int(total)
+
+
+async def performance(
+    session: AsyncSession, account: TradingAccount, prices: Prices, days: int, now: dt.datetime
+) -> dict[str, Any]:
+    """Closed trades (every sell is one, against the moving-average cost) and the equity curve of the last
+    ``days`` calendar days, ending with the equity now."""
+    since = now - dt.timedelta(days=days)
+    sells = (
+        await session.execute(
+            select(TradingFill).where(
+                TradingFill.account_id == account.id,
+                TradingFill.side == Side.SELL.value,
+                TradingFill.executed_at >= since,
+            )
+        )
+    ).scalars()
+    closed = [
+        ClosedTrade(
+            code=f.stock_code,
+            quantity=f.quantity,
+            entry_at=as_utc(f.executed_at),
+            entry_price=max(1, (f.cost_basis_out or 0) // f.quantity),
+            exit_at=as_utc(f.executed_at),
+            exit_price=f.price,
+            realized_pnl=f.realized_pnl or 0,
+        )
+        for f in sells
+    ]
+    points = (
+        await session.execute(
+            select(TradingEquity.at, TradingEquity.equity)
+            .where(TradingEquity.account_id == account.id, TradingEquity.at >= since)
+            .order_by(TradingEquity.at)
+        )
+    ).all()
+    curve = [EquityPoint(as_utc(at).astimezone(KST), equity) for at, equity in points]
+    positions = await positions_of(session, account.id)
+    current = equity_of(account, positions, prices)
+    if not curve or curve[-1].equity != current:
+        last = curve[-1].at if curve else now.astimezone(KST)
+        curve.append(EquityPoint(max(last, now.astimezone(KST)), current))
+    report = performance_report(closed, curve).to_dict()
+    return {"account_id": str(account.id), "days": days, **report}
+
+
+async def signals(
+    session: AsyncSession, account_id: uuid.UUID, offset: int, limit: int
+) -> tuple[list[dict[str, Any]], int]:
+    condition = TradingSignal.account_id == account_id
+    total = (await session.execute(select(func.count()).select_from(TradingSignal).where(condition))).scalar_one()
+    statement = select(TradingSignal).where(condition).order_by(TradingSignal.at.desc()).offset(offset).limit(limit)
+    rows = [
+        {
+            "id": str(s.id),
+            "strategy_id": str(s.strategy_id),
+            "stock_code": s.stock_code,
+            "side": s.side,
+            "price": s.price,
+            "reason": s.reason,
+            "outcome": s.outcome,
+            "detail": s.detail,
+            "order_id": str(s.order_id) if s.order_id else None,
+            "at": iso_utc(s.at),
+        }
+        for s in (await session.execute(statement)).scalars()
+    ]
+    return rows, int(total)
+
+
+# -- start / stop ----------------------------------------------------------------------------------------------
+
+
+async def stop_plan(
+    session: AsyncSession, account: TradingAccount, quotes: dict[str, Quote], prices: Prices, schedule: CostSchedule
+) -> dict[str, Any]:
+    """What ``stop`` would do: the open orders it cancels and the positions it sells at the market."""
+    orders = await open_orders(session, account.id)
+    positions = await positions_of(session, account.id)
+    sells = []
+    for position in positions:
+        quote = quotes[position.stock_code]
+        price = mark(position, prices)
+        sells.append(
+            {
+                "stock_code": position.stock_code,
+                "quantity": position.quantity,
+                "order_type": "market",
+                "phase": quote.phase.value,
+                "estimated_price": price,
+                "estimated_amount": price * position.quantity,
+            }
+        )
+    return {
+        "account_id": str(account.id),
+        "cancel_orders": [
+            {"id": str(o.id), "stock_code": o.stock_code, "side": o.side, "remaining": o.quantity - o.filled_quantity}
+            for o in orders
+        ],
+        "close_positions": sells,
+        "state_after": AccountState.STOPPED.value.upper(),
+    }
+
+
+async def stop(
+    session: AsyncSession,
+    account: TradingAccount,
+    quotes: dict[str, Quote],
+    prices: Prices,
+    schedule: CostSchedule,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """Cancel every open order, sell every position at the market (what the book cannot fill now waits for the next
+    auction), and leave the account STOPPED. Checks other than sellable quantity are waived for the closing sells:
+    a stop must be able to reduce risk whatever the state and the order rate."""
+    cancelled = []
+    for order in await open_orders(session, account.id):
+        close_order(session, account, order, CANCELLED, "cancelled by stop", now)
+        cancelled.append(str(order.id))
+    placed = []
+    for position in await positions_of(session, account.id):
+        request = OrderRequest(
+            position.stock_code, Side.SELL, OrderType.MARKET, position.quantity, None, TimeInForce.DAY
+        )
+        assessment: Assessment = await assess(
+            session, account, request, quotes[position.stock_code], prices, schedule, now
+        )
+        order = await place_order(session, account, assessment, schedule, now, source="stop", enforce_checks=False)
+        placed.append(str(order.id))
+    previous = account.state
+    account.state, account.state_reason = AccountState.STOPPED.value, "stopped by its owner"
+    record_event(
+        session, account, "stopped", {"from": previous, "cancelled_orders": cancelled, "closing_orders": placed}
+    )
+    return {"account_id": str(account.id), "state": "STOPPED", "cancelled_orders": cancelled, "closing_orders": placed}
+
+
+def start(session: AsyncSession, account: TradingAccount) -> dict[str, Any]:
+    previous = account.state
+    if previous != AccountState.ACTIVE.value:
+        account.state, account.state_reason = AccountState.ACTIVE.value, None
+        record_event(session, account, "started", {"from": previous})
+    return {"account_id": str(account.id), "state": "ACTIVE", "previous_state": previous.upper()}
+
+
+def set_override(
+    session: AsyncSession,
+    account: TradingAccount,
+    principal: Principal,
+    level: AccountState,
+    reason: str,
+    expires_in_s: int,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    override = {
+        "level": level.value,
+        "reason": reason,
+        "expires_at": (now + dt.timedelta(seconds=expires_in_s)).isoformat(),
+        "set_by": str(principal.user_id),
+        "set_at": now.isoformat(),
+    }
+    account.override = override
+    record_event(session, account, "risk_override_set", override)
+    return override
+
+
+def update_risk_config(session: AsyncSession, account: TradingAccount, values: dict[str, Any]) -> RiskLimits:
+    """Replace the account's risk limits (unspecified keys take the defaults); 400 listing every bad key."""
+    try:
+        limits = RiskLimits.from_mapping(values)
+    except RiskLimitsError as exc:
+        raise ValidationError("Invalid risk limits", {key: [why] for key, why in exc.errors.items()}) from exc
+    account.risk_limits = limits.to_dict()
+    record_event(session, account, "config_changed", {"risk": limits.to_dict()})
+    return limits
+
+
+def config(account: TradingAccount, settings_schedule: CostSchedule, preview_ttl_s: int) -> dict[str, Any]:
+    return {
+        "account_id": str(account.id),
+        "risk": limits_of(account).to_dict(),
+        "risk_defaults": RiskLimits().to_dict(),
+        "preview_ttl_s": preview_ttl_s,
+        "costs": {
+            "commissions": [
+                {
+                    "effective": c.effective.isoformat() if c.effective != dt.date.min else None,
+                    "rate_pct": str(c.rate_pct),
+                    "minimum": c.minimum,
+                }
+                for c in settings_schedule.commissions
+            ],
+            "taxes": [
+                {
+                    "effective": t.effective.isoformat(),
+                    "market": t.market,
+                    "transaction_pct": str(t.transaction_pct),
+                    "rural_pct": str(t.rural_pct),
+                }
+                for t in settings_schedule.taxes
+            ],
+        },
+        "strategies_available": sorted(STRATEGIES),
+    }
+
+
+async def events(
+    session: AsyncSession, account_id: uuid.UUID, offset: int, limit: int
+) -> tuple[list[dict[str, Any]], int]:
+    condition = TradingEvent.account_id == account_id
+    total = (await session.execute(select(func.count()).select_from(TradingEvent).where(condition))).scalar_one()
+    statement = select(TradingEvent).where(condition).order_by(TradingEvent.id.desc()).offset(offset).limit(limit)
+    rows = [
+        {"id": e.id, "kind": e.kind, "detail": e.detail, "at": iso_utc(e.created_at)}
+        for e in (await session.execute(statement)).scalars()
+    ]
+    return rows, int(total)
+
+
+async def lock_for_control(
+    session: AsyncSession, principal: Principal, account_id: uuid.UUID, *, admin_allowed: bool = False
+) -> TradingAccount:
+    """The account's lock for its owner (and for an admin where ``admin_allowed``)."""
+    owner = None if admin_allowed and principal.is_admin else principal.user_id
+    return await lock_account(session, account_id, owner)

@@ -1,0 +1,794 @@
+"""HTTP routes of paper trading: accounts, two-step orders, the control API and strategies.
+
+Every route under ``/trading/accounts/{account_id}`` sees only the caller's own account: another user's answers
+404 ``ACCOUNT_NOT_FOUND`` for every method, exactly like a missing one. API keys need the ``trade`` scope for
+everything that places, changes or previews orders; the gateway's trade rate limit covers ``/v1/trading``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, status
+from sqlalchemy import func, select
+from starlette.responses import Response
+
+from kstock.db.session import SessionDep, after_commit
+from kstock.errors import NotFoundError, ValidationError, error_responses
+from kstock.gateway.audit import audit_event, read_only
+from kstock.identity.dependencies import CurrentPrincipal, require_scope
+from kstock.identity.principal import Principal, Scope
+from kstock.identity.tiers import quota_limit
+from kstock.kit.calendar import KST
+from kstock.kit.clock import utcnow
+from kstock.kit.dates import require_order
+from kstock.kit.pagination import PageDep, page_meta
+from kstock.kit.responses import JSONResponse
+from kstock.market.dependencies import SnapshotDep
+from kstock.market.service import StockNotFoundError, normalize_code
+from kstock.market.snapshot import MarketSnapshot
+from kstock.trading import control, events, service
+from kstock.trading.costs import Side
+from kstock.trading.market import MarketView, Quote
+from kstock.trading.models import TradingOrder, TradingStrategy
+from kstock.trading.orders import OrderType, TimeInForce
+from kstock.trading.risk_state import AccountState
+from kstock.trading.schemas import (
+    AccountDetail,
+    AccountIn,
+    AccountList,
+    AccountOut,
+    Document,
+    ExecuteIn,
+    OrderIn,
+    OrderList,
+    OrderOut,
+    OverrideIn,
+    Paged,
+    PreviewOut,
+    ResetIn,
+    RiskConfigIn,
+    StopIn,
+    StrategyIn,
+    StrategyPatch,
+)
+from kstock.trading.strategies import STRATEGIES, create_strategy
+
+router = APIRouter(prefix="/trading", tags=["trading"])
+
+AccountId = Annotated[uuid.UUID, Path(description="the paper-trading account's id")]
+OrderId = Annotated[uuid.UUID, Path(description="the order's id")]
+StrategyId = Annotated[uuid.UUID, Path(description="the strategy's id")]
+Trader = Annotated[Principal, Depends(require_scope(Scope.TRADE))]
+NOT_YOURS = "Another user's account answers 404 `ACCOUNT_NOT_FOUND`, exactly like a missing one."
+ACCOUNT_ERRORS = error_responses(400, 404)
+
+
+class StrategyNotFoundError(NotFoundError):
+    code = "STRATEGY_NOT_FOUND"
+
+
+def prices_from(snapshot: MarketSnapshot) -> service.Prices:
+    def price(code: str) -> int | None:
+        detail = snapshot.get(code)
+        latest = detail.get("latest_price") if detail else None
+        close = latest.get("close_price") if latest else None
+        return int(close) if close else None
+
+    return price
+
+
+def _view(request: Request, snapshot: MarketSnapshot) -> MarketView:
+    return MarketView(getattr(request.app.state, "broker", None), snapshot)
+
+
+def _publish_after_commit(request: Request, session: SessionDep) -> None:
+    """Send the account events the request queued once its transaction commits (never on a rollback)."""
+    broker = getattr(request.app.state, "broker", None)
+
+    async def send() -> None:
+        await events.publish(broker, events.take_pending(session))
+
+    after_commit(session, send)
+
+
+def _stock(snapshot: MarketSnapshot, raw_code: str) -> tuple[str, str]:
+    code = normalize_code(raw_code)
+    detail = snapshot.get(code)
+    if detail is None:
+        raise StockNotFoundError(f"Stock {code} not found", {"stock_code": code})
+    return code, str(detail["market"])
+
+
+async def _quotes(view: MarketView, snapshot: MarketSnapshot, codes: list[str]) -> dict[str, Quote]:
+    quotes = {}
+    for code in codes:
+        detail = snapshot.get(code)
+        quotes[code] = await view.quote(code, str(detail["market"]) if detail else "KOSPI")
+    return quotes
+
+
+async def _account_body(
+    session: SessionDep, account: Any, snapshot: MarketSnapshot, view: MarketView
+) -> dict[str, Any]:
+    prices = prices_from(snapshot)
+    positions = await service.positions_of(session, account.id)
+    body = service.account_dict(account, positions, prices)
+    equity = body["equity"]
+    status_ = await view.feed_status()
+    market_time = dt.datetime.fromisoformat(status_["market_time"].replace("Z", "+00:00")) if status_ else utcnow()
+    body["cash_by_settlement"] = await service.cash_view(session, account, market_time.astimezone(KST).date())
+    body["positions"] = [service.position_dict(p, prices, equity) for p in positions]
+    return body
+
+
+# -- engine-wide -----------------------------------------------------------------------------------------------
+
+
+@router.get(
+    "/status",
+    response_model=Document,
+    summary="Trading engine status",
+    description="The feed's connection state, the age of its last tick, the market session phase and clock, the "
+    "engine's open orders and fills, and this instance's uptime.",
+    responses=error_responses(400),
+)
+async def engine_status(request: Request, snapshot: SnapshotDep, principal: CurrentPrincipal) -> Response:
+    view = _view(request, snapshot)
+    feed = await view.feed_status()
+    broker = getattr(request.app.state, "broker", None)
+    started = getattr(request.app.state, "started_at", None)
+    body = {
+        "feed": {
+            "connected": feed is not None and bool(broker is not None and broker.connected),
+            "source": feed.get("source") if feed else None,
+            "market_time": feed.get("market_time") if feed else None,
+            "session_phase": feed.get("phase") if feed else None,
+            "last_tick_age_s": feed.get("last_step_age_s") if feed else None,
+            "speed": feed.get("speed") if feed else None,
+            "uptime_s": feed.get("uptime_s") if feed else None,
+        },
+        "engine": feed.get("trading_engine") if feed else None,
+        "instance_uptime_s": None if started is None else round(time.time() - started, 1),
+        "strategies_available": sorted(STRATEGIES),
+    }
+    return JSONResponse(body)
+
+
+@router.get(
+    "/strategies",
+    response_model=Document,
+    summary="The built-in strategies and their parameters",
+    description="Each strategy's parameters as a JSON schema (defaults, bounds), for building forms.",
+    responses=error_responses(400),
+)
+async def strategy_catalog(principal: CurrentPrincipal) -> Response:
+    return JSONResponse(
+        {
+            "strategies": [
+                {"name": name, "parameters": spec.parameter_schema()} for name, spec in sorted(STRATEGIES.items())
+            ]
+        }
+    )
+
+
+# -- accounts --------------------------------------------------------------------------------------------------
+
+
+@router.post(
+    "/accounts",
+    response_model=AccountOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Open a paper-trading account",
+    description="Free tier: 2 accounts, basic 10, pro 50 (403 `TIER_LIMIT_EXCEEDED` beyond). Names are unique per "
+    "user (409 `ACCOUNT_NAME_TAKEN`).",
+    responses=error_responses(400, 403, 409, 413),
+)
+async def create_account(
+    request: Request, session: SessionDep, snapshot: SnapshotDep, principal: Trader, body: AccountIn
+) -> Response:
+    account = await service.create_account(
+        session, principal, request.app.state.settings, body.name, body.starting_cash
+    )
+    return JSONResponse(service.account_dict(account, [], prices_from(snapshot)), status_code=201)
+
+
+@router.get(
+    "/accounts",
+    response_model=AccountList,
+    summary="My paper-trading accounts",
+    description="Each valued at current prices; `meta.limit` is the tier's quota.",
+    responses=error_responses(400),
+)
+async def list_accounts(session: SessionDep, snapshot: SnapshotDep, principal: CurrentPrincipal) -> Response:
+    prices = prices_from(snapshot)
+    items = []
+    for account in await service.list_accounts(session, principal):
+        items.append(service.account_dict(account, await service.positions_of(session, account.id), prices))
+    return JSONResponse(
+        {"accounts": items, "meta": {"count": len(items), "limit": quota_limit(principal, "trading_accounts")}}
+    )
+
+
+@router.get(
+    "/accounts/{account_id}",
+    response_model=AccountDetail,
+    summary="One account: cash by settlement day, positions, P&L",
+    description=f"Cash is tracked on T+2 (`cash_by_settlement`); buying power is D+2 cash less open buys. {NOT_YOURS}",
+    responses=ACCOUNT_ERRORS,
+)
+async def get_account(
+    request: Request, session: SessionDep, snapshot: SnapshotDep, principal: CurrentPrincipal, account_id: AccountId
+) -> Response:
+    account = await service.owned_account(session, principal, account_id)
+    return JSONResponse(await _account_body(session, account, snapshot, _view(request, snapshot)))
+
+
+@router.post(
+    "/accounts/{account_id}/reset",
+    response_model=AccountOut,
+    summary="Reset an account",
+    description="Deletes its orders, fills, positions, signals and equity curve and starts again with its (or a "
+    f"new) starting cash. Its strategies stay. {NOT_YOURS}",
+    responses=error_responses(400, 404, 413),
+)
+async def reset_account(
+    request: Request,
+    session: SessionDep,
+    snapshot: SnapshotDep,
+    principal: Trader,
+    account_id: AccountId,
+    body: ResetIn | None = None,
+) -> Response:
+    account = await service.reset_account(session, principal, account_id, body.starting_cash if body else None)
+    _publish_after_commit(request, session)
+    await audit_event(request, "trading.account_reset", principal=principal, details={"account_id": str(account_id)})
+    return JSONResponse(service.account_dict(account, [], prices_from(snapshot)))
+
+
+@router.delete(
+    "/accounts/{account_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete an account",
+    description=f"With its whole history. {NOT_YOURS}",
+    responses=ACCOUNT_ERRORS,
+)
+async def delete_account(request: Request, session: SessionDep, principal: Trader, account_id: AccountId) -> Response:
+    await service.delete_account(session, principal, account_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# -- orders ----------------------------------------------------------------------------------------------------
+
+
+def _request(body: OrderIn, code: str) -> service.OrderRequest:
+    return service.OrderRequest(
+        code,
+        Side(body.side),
+        OrderType(body.order_type),
+        body.quantity,
+        body.limit_price,
+        TimeInForce(body.time_in_force),
+    )
+
+
+@router.post(
+    "/accounts/{account_id}/orders/preview",
+    response_model=PreviewOut,
+    summary="Preview an order (step 1 of 2)",
+    description="Validates and prices the order against the current order book (tick grid, daily price band, "
+    "commission, sell-side tax), runs every risk check and shows cash and position after. When every check "
+    "passes it returns a `preview_id`, valid for 30 s, to execute; nothing is placed. A limit order needs "
+    f"`limit_price`; a market order takes none (400). {NOT_YOURS}",
+    responses=error_responses(400, 404, 413),
+)
+async def preview_order(
+    request: Request,
+    session: SessionDep,
+    snapshot: SnapshotDep,
+    principal: Trader,
+    account_id: AccountId,
+    body: OrderIn,
+) -> Response:
+    if (body.order_type == "limit") != (body.limit_price is not None):
+        why = (
+            "a limit order needs a limit_price" if body.order_type == "limit" else "a market order takes no limit_price"
+        )
+        raise ValidationError("Invalid order", {"limit_price": [why]})
+    code, market = _stock(snapshot, body.stock_code)
+    account = await service.owned_account(session, principal, account_id)
+    settings = request.app.state.settings
+    quote = await _view(request, snapshot).quote(code, market)
+    now = utcnow()
+    schedule = service.cost_schedule(settings)
+    assessment = await service.assess(
+        session, account, _request(body, code), quote, prices_from(snapshot), schedule, now
+    )
+    preview = await service.create_preview(session, account, assessment, settings.trading_preview_ttl_s, now)
+    result = {
+        "preview_id": str(preview.id) if preview else None,
+        "expires_at": preview.expires_at.isoformat().replace("+00:00", "Z") if preview else None,
+        "account_id": str(account.id),
+        **service.assessment_dict(assessment),
+    }
+    return JSONResponse(result)
+
+
+@router.post(
+    "/accounts/{account_id}/orders/execute",
+    response_model=OrderOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Execute a previewed order (step 2 of 2)",
+    description="Re-runs every check against the market now and places the order: what the book fills at once is "
+    "filled (market orders walk the levels), a day limit order rests, IOC and market remainders are cancelled. "
+    "Executing the same preview again, or sending the same `Idempotency-Key`, returns the first result (header "
+    "`Idempotent-Replayed: true`) and never places a second order. 409 `PREVIEW_EXPIRED` after 30 s; 422 "
+    f"`ORDER_REJECTED` with the failed checks. {NOT_YOURS}",
+    responses=error_responses(400, 404, 409, 413, 422),
+)
+async def execute_order(
+    request: Request,
+    session: SessionDep,
+    snapshot: SnapshotDep,
+    principal: Trader,
+    account_id: AccountId,
+    body: ExecuteIn,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", max_length=200, description="any unique string per order")
+    ] = None,
+) -> Response:
+    account = await service.lock_account(session, account_id, principal.user_id)
+    if idempotency_key:
+        existing = await service.order_by_idempotency_key(session, account.id, idempotency_key)
+        if existing is not None:
+            return _order_response(existing, await service.fills_of(session, existing.id), replayed=True)
+    now = utcnow()
+    preview, executed = await service.preview_for_execute(session, account, body.preview_id, now)
+    if executed is not None:
+        return _order_response(executed, await service.fills_of(session, executed.id), replayed=True)
+    order_request = service.OrderRequest.from_dict(preview.request)
+    settings = request.app.state.settings
+    schedule = service.cost_schedule(settings)
+    quote = await _view(request, snapshot).quote(
+        order_request.stock_code, _stock(snapshot, order_request.stock_code)[1]
+    )
+    assessment = await service.assess(session, account, order_request, quote, prices_from(snapshot), schedule, now)
+    order = await service.place_order(
+        session, account, assessment, schedule, now, preview_id=preview.id, idempotency_key=idempotency_key
+    )
+    preview.order_id = order.id
+    _publish_after_commit(request, session)
+    return _order_response(order, await service.fills_of(session, order.id), replayed=False)
+
+
+def _order_response(order: TradingOrder, fills: list[Any], *, replayed: bool) -> Response:
+    headers = {"Idempotent-Replayed": "true"} if replayed else {}
+    return JSONResponse(service.order_dict(order, fills), status_code=201, headers=headers)
+
+
+@router.get(
+    "/accounts/{account_id}/orders",
+    response_model=OrderList,
+    summary="The account's orders, newest first",
+    description=f"Filter by `status` (open, filled, cancelled, expired); paged. {NOT_YOURS}",
+    responses=ACCOUNT_ERRORS,
+)
+async def list_orders(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    account_id: AccountId,
+    page: PageDep,
+    status_filter: Annotated[
+        str | None, Query(alias="status", pattern="^(open|filled|cancelled|expired)$", description="order status")
+    ] = None,
+) -> Response:
+    await service.owned_account(session, principal, account_id)
+    conditions = [TradingOrder.account_id == account_id]
+    if status_filter:
+        conditions.append(TradingOrder.status == status_filter)
+    total = (await session.execute(select(func.count()).select_from(TradingOrder).where(*conditions))).scalar_one()
+    rows = (
+        await session.execute(
+            select(TradingOrder)
+            .where(*conditions)
+            .order_by(TradingOrder.created_at.desc(), TradingOrder.id)
+            .offset(page.offset)
+            .limit(page.per_page)
+        )
+    ).scalars()
+    return JSONResponse({"orders": [service.order_dict(o) for o in rows], "meta": page_meta(page, int(total))})
+
+
+@router.get(
+    "/accounts/{account_id}/orders/{order_id}",
+    response_model=OrderOut,
+    summary="One order with its fills",
+    description=NOT_YOURS,
+    responses=ACCOUNT_ERRORS,
+)
+async def get_order(
+    session: SessionDep, principal: CurrentPrincipal, account_id: AccountId, order_id: OrderId
+) -> Response:
+    await service.owned_account(session, principal, account_id)
+    order = await service.get_order(session, account_id, order_id)
+    return JSONResponse(service.order_dict(order, await service.fills_of(session, order.id)))
+
+
+@router.delete(
+    "/accounts/{account_id}/orders/{order_id}",
+    response_model=OrderOut,
+    summary="Cancel an open order",
+    description="Releases the cash it held back; 409 `ORDER_NOT_OPEN` once it is filled, cancelled or expired. "
+    f"{NOT_YOURS}",
+    responses=error_responses(400, 404, 409),
+)
+async def cancel_order(
+    request: Request, session: SessionDep, principal: Trader, account_id: AccountId, order_id: OrderId
+) -> Response:
+    order = await service.cancel_order(session, principal, account_id, order_id)
+    _publish_after_commit(request, session)
+    return JSONResponse(service.order_dict(order))
+
+
+# -- control ---------------------------------------------------------------------------------------------------
+
+
+@router.get(
+    "/accounts/{account_id}/status",
+    response_model=Document,
+    summary="Account engine state",
+    description="ACTIVE, REDUCING (only position-reducing orders), HALTED (no new orders) or STOPPED; open "
+    f"positions and orders, the risk zone and the strategies running. {NOT_YOURS}",
+    responses=ACCOUNT_ERRORS,
+)
+async def account_status(
+    session: SessionDep, snapshot: SnapshotDep, principal: CurrentPrincipal, account_id: AccountId
+) -> Response:
+    account = await service.owned_account(session, principal, account_id)
+    return JSONResponse(await control.status(session, account, prices_from(snapshot), utcnow()))
+
+
+@router.get(
+    "/accounts/{account_id}/portfolio",
+    response_model=Document,
+    summary="Positions, P&L and exposure by stock and sector",
+    description=NOT_YOURS,
+    responses=ACCOUNT_ERRORS,
+)
+async def account_portfolio(
+    session: SessionDep, snapshot: SnapshotDep, principal: CurrentPrincipal, account_id: AccountId
+) -> Response:
+    account = await service.owned_account(session, principal, account_id)
+    sectors: dict[str, str | None] = {}
+    for position in await service.positions_of(session, account.id):
+        detail = snapshot.get(position.stock_code)
+        sectors[position.stock_code] = detail.get("sector") if detail else None
+    return JSONResponse(await control.portfolio(session, account, prices_from(snapshot), sectors))
+
+
+@router.get(
+    "/accounts/{account_id}/risk",
+    response_model=Document,
+    summary="Risk: drawdown zone, risk level, loss limits used",
+    description="Zones NORMAL, CAUTION, DANGER (reducing only) and HALT against `max_drawdown_pct`; the daily "
+    f"loss against `daily_loss_limit_pct`; any override and its expiry. {NOT_YOURS}",
+    responses=ACCOUNT_ERRORS,
+)
+async def account_risk(
+    session: SessionDep, snapshot: SnapshotDep, principal: CurrentPrincipal, account_id: AccountId
+) -> Response:
+    account = await service.owned_account(session, principal, account_id)
+    prices = prices_from(snapshot)
+    equity = service.equity_of(account, await service.positions_of(session, account.id), prices)
+    return JSONResponse(control.risk(account, equity, utcnow()))
+
+
+@router.get(
+    "/accounts/{account_id}/trades",
+    response_model=Paged,
+    summary="Executions, newest first",
+    description=f"Filter by trade date (`from`, `to`, inclusive); always paged, never all at once. {NOT_YOURS}",
+    responses=ACCOUNT_ERRORS,
+)
+async def account_trades(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    account_id: AccountId,
+    page: PageDep,
+    from_date: Annotated[dt.date | None, Query(alias="from", description="first trade date")] = None,
+    to_date: Annotated[dt.date | None, Query(alias="to", description="last trade date")] = None,
+) -> Response:
+    if from_date is not None and to_date is not None:
+        require_order(from_date, to_date)
+    await service.owned_account(session, principal, account_id)
+    fills, total = await control.trades(session, account_id, from_date, to_date, page.offset, page.per_page)
+    return JSONResponse({"trades": [service.fill_dict(f) for f in fills], "meta": page_meta(page, total)})
+
+
+@router.get(
+    "/accounts/{account_id}/performance",
+    response_model=Document,
+    summary="Performance: win rate, profit factor, return, drawdown, Sharpe, equity curve",
+    description="Closed trades are the sells (each against its moving-average cost, after commission and tax); "
+    f"the equity curve is the account's equity at each fill, each minute it held positions and each close. {NOT_YOURS}",
+    responses=ACCOUNT_ERRORS,
+)
+async def account_performance(
+    session: SessionDep,
+    snapshot: SnapshotDep,
+    principal: CurrentPrincipal,
+    account_id: AccountId,
+    days: Annotated[int, Query(ge=1, le=3650, description="calendar days back")] = 30,
+) -> Response:
+    account = await service.owned_account(session, principal, account_id)
+    return JSONResponse(await control.performance(session, account, prices_from(snapshot), days, utcnow()))
+
+
+@router.get(
+    "/accounts/{account_id}/signals",
+    response_model=Paged,
+    summary="Recent strategy signals and what became of each",
+    description=f"`outcome`: executed (order placed), rejected (with the failed checks), proposed. {NOT_YOURS}",
+    responses=ACCOUNT_ERRORS,
+)
+async def account_signals(
+    session: SessionDep, principal: CurrentPrincipal, account_id: AccountId, page: PageDep
+) -> Response:
+    await service.owned_account(session, principal, account_id)
+    rows, total = await control.signals(session, account_id, page.offset, page.per_page)
+    return JSONResponse({"signals": rows, "meta": page_meta(page, total)})
+
+
+@router.get(
+    "/accounts/{account_id}/events",
+    response_model=Paged,
+    summary="State changes, overrides, start/stop and config changes, newest first",
+    description=NOT_YOURS,
+    responses=ACCOUNT_ERRORS,
+)
+async def account_events(
+    session: SessionDep, principal: CurrentPrincipal, account_id: AccountId, page: PageDep
+) -> Response:
+    await service.owned_account(session, principal, account_id)
+    rows, total = await control.events(session, account_id, page.offset, page.per_page)
+    return JSONResponse({"events": rows, "meta": page_meta(page, total)})
+
+
+@router.post(
+    "/accounts/{account_id}/start",
+    response_model=Document,
+    summary="Start (resume) trading",
+    description="Leaves STOPPED (or a latched restriction) for ACTIVE; the next evaluation restricts again what "
+    f"the figures call for. {NOT_YOURS}",
+    responses=ACCOUNT_ERRORS,
+)
+async def start_account(request: Request, session: SessionDep, principal: Trader, account_id: AccountId) -> Response:
+    account = await service.lock_account(session, account_id, principal.user_id)
+    result = control.start(session, account)
+    _publish_after_commit(request, session)
+    await audit_event(request, "trading.start", principal=principal, details=result)
+    return JSONResponse(result)
+
+
+@router.post(
+    "/accounts/{account_id}/stop",
+    response_model=Document,
+    summary="Stop: cancel all open orders and close all positions",
+    description='Without `{"confirm": true}` returns what it would do and changes nothing; with it, cancels every '
+    "open order, sells every position at the market and leaves the account STOPPED. "
+    f"{NOT_YOURS}",
+    responses=error_responses(400, 404, 413),
+)
+async def stop_account(
+    request: Request,
+    session: SessionDep,
+    snapshot: SnapshotDep,
+    principal: Trader,
+    account_id: AccountId,
+    body: StopIn | None = None,
+) -> Response:
+    confirm = bool(body and body.confirm)
+    account = (
+        await service.lock_account(session, account_id, principal.user_id)
+        if confirm
+        else await service.owned_account(session, principal, account_id)
+    )
+    positions = await service.positions_of(session, account.id)
+    quotes = await _quotes(_view(request, snapshot), snapshot, [p.stock_code for p in positions])
+    schedule = service.cost_schedule(request.app.state.settings)
+    prices = prices_from(snapshot)
+    if not confirm:
+        plan = await control.stop_plan(session, account, quotes, prices, schedule)
+        return JSONResponse({**plan, "confirmed": False, "confirm_with": {"confirm": True}})
+    result = await control.stop(session, account, quotes, prices, schedule, utcnow())
+    _publish_after_commit(request, session)
+    await audit_event(request, "trading.stop", principal=principal, details=result)
+    return JSONResponse({**result, "confirmed": True})
+
+
+@router.post(
+    "/accounts/{account_id}/risk/override",
+    response_model=Document,
+    summary="Temporarily relax the automatic risk state",
+    description="For the account's owner or an admin: while it lasts, automatic restrictions are capped at "
+    "`level`; it never lifts STOPPED and lapses at its expiry (then the figures apply again). Audited. "
+    f"{NOT_YOURS}",
+    responses=error_responses(400, 404, 413),
+)
+async def risk_override(
+    request: Request, session: SessionDep, principal: Trader, account_id: AccountId, body: OverrideIn
+) -> Response:
+    account = await control.lock_for_control(session, principal, account_id, admin_allowed=True)
+    override = control.set_override(
+        session, account, principal, AccountState(body.level), body.reason, body.expires_in_s, utcnow()
+    )
+    _publish_after_commit(request, session)
+    await audit_event(
+        request, "trading.risk_override", principal=principal, details={"account_id": str(account_id), **override}
+    )
+    return JSONResponse({"account_id": str(account_id), "override": override})
+
+
+@router.get(
+    "/accounts/{account_id}/config",
+    response_model=Document,
+    summary="The account's risk limits and the deployment's cost schedule",
+    description=NOT_YOURS,
+    responses=ACCOUNT_ERRORS,
+)
+async def get_config(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, account_id: AccountId
+) -> Response:
+    account = await service.owned_account(session, principal, account_id)
+    settings = request.app.state.settings
+    return JSONResponse(control.config(account, service.cost_schedule(settings), settings.trading_preview_ttl_s))
+
+
+@router.put(
+    "/accounts/{account_id}/config/risk",
+    response_model=Document,
+    summary="Replace the account's risk limits",
+    description="Amounts and counts positive integers, percentages in (0, 100], `caution_at_pct` at most "
+    f"`danger_at_pct`; unknown keys rejected (400); keys left out take the defaults. Audited. {NOT_YOURS}",
+    responses=error_responses(400, 404, 413),
+)
+async def put_risk_config(
+    request: Request, session: SessionDep, principal: Trader, account_id: AccountId, body: RiskConfigIn
+) -> Response:
+    account = await service.lock_account(session, account_id, principal.user_id)
+    values = body.model_dump(exclude_none=True)
+    limits = control.update_risk_config(session, account, values)
+    _publish_after_commit(request, session)
+    await audit_event(
+        request, "trading.config_risk", principal=principal, details={"account_id": str(account_id), **values}
+    )
+    return JSONResponse({"account_id": str(account_id), "risk": limits.to_dict()})
+
+
+# -- strategies ------------------------------------------------------------------------------------------------
+
+
+def _strategy_dict(row: TradingStrategy) -> dict[str, Any]:
+    return {
+        "id": str(row.id),
+        "account_id": str(row.account_id),
+        "name": row.name,
+        "params": row.params,
+        "stock_codes": row.codes,
+        "quantity": row.quantity,
+        "auto_execute": row.auto_execute,
+        "enabled": row.enabled,
+        "error": row.error,
+        "created_at": row.created_at.isoformat(),
+    }
+
+
+@router.post(
+    "/accounts/{account_id}/strategies",
+    response_model=Document,
+    status_code=status.HTTP_201_CREATED,
+    summary="Enable a strategy on the account",
+    description="`ma_cross` or `rsi_reversion` with its parameters (see GET /v1/trading/strategies) over up to 50 "
+    "stocks; it runs on the feed's minute bars and routes its signals through the preview and risk path "
+    f"(`auto_execute` places them). Bad parameters: 400. {NOT_YOURS}",
+    responses=error_responses(400, 404, 413),
+)
+async def add_strategy(
+    request: Request,
+    session: SessionDep,
+    snapshot: SnapshotDep,
+    principal: Trader,
+    account_id: AccountId,
+    body: StrategyIn,
+) -> Response:
+    codes = [_stock(snapshot, code)[0] for code in body.stock_codes]
+    try:
+        strategy = create_strategy(body.name, body.params, codes)
+    except (KeyError, ValueError) as exc:
+        raise ValidationError("Invalid strategy parameters", {"params": [str(exc)[:500]]}) from exc
+    account = await service.lock_account(session, account_id, principal.user_id)
+    now = utcnow()
+    row = TradingStrategy(
+        account_id=account.id,
+        name=body.name,
+        params=strategy.params.model_dump(),
+        codes=codes,
+        quantity=body.quantity,
+        auto_execute=body.auto_execute,
+        enabled=True,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    service.record_event(session, account, "strategy_enabled", {"strategy_id": str(row.id), "name": body.name})
+    _publish_after_commit(request, session)
+    return JSONResponse(_strategy_dict(row), status_code=201)
+
+
+@router.get(
+    "/accounts/{account_id}/strategies",
+    response_model=Document,
+    summary="The account's strategies",
+    description=f"A disabled strategy shows the error that disabled it. {NOT_YOURS}",
+    responses=ACCOUNT_ERRORS,
+)
+async def list_strategies(session: SessionDep, principal: CurrentPrincipal, account_id: AccountId) -> Response:
+    await service.owned_account(session, principal, account_id)
+    rows = (
+        await session.execute(
+            select(TradingStrategy).where(TradingStrategy.account_id == account_id).order_by(TradingStrategy.created_at)
+        )
+    ).scalars()
+    return JSONResponse({"strategies": [_strategy_dict(r) for r in rows]})
+
+
+async def _owned_strategy(session: SessionDep, account_id: uuid.UUID, strategy_id: uuid.UUID) -> TradingStrategy:
+    row = await session.get(TradingStrategy, strategy_id)
+    if row is None or row.account_id != account_id:
+        raise StrategyNotFoundError(f"Strategy {strategy_id} not found", {"strategy_id": str(strategy_id)})
+    return row
+
+
+@router.patch(
+    "/accounts/{account_id}/strategies/{strategy_id}",
+    response_model=Document,
+    summary="Enable, disable or change auto-execution of a strategy",
+    description=NOT_YOURS,
+    responses=error_responses(400, 404, 413),
+)
+async def patch_strategy(
+    session: SessionDep, principal: Trader, account_id: AccountId, strategy_id: StrategyId, body: StrategyPatch
+) -> Response:
+    await service.lock_account(session, account_id, principal.user_id)
+    row = await _owned_strategy(session, account_id, strategy_id)
+    if body.enabled is not None:
+        row.enabled = body.enabled
+        if body.enabled:
+            row.error = None
+    if body.auto_execute is not None:
+        row.auto_execute = body.auto_execute
+    row.updated_at = utcnow()
+    return JSONResponse(_strategy_dict(row))
+
+
+@router.delete(
+    "/accounts/{account_id}/strategies/{strategy_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove a strategy (its signals go with it)",
+    description=NOT_YOURS,
+    responses=ACCOUNT_ERRORS,
+)
+async def delete_strategy(
+    session: SessionDep, principal: Trader, account_id: AccountId, strategy_id: StrategyId
+) -> Response:
+    await service.lock_account(session, account_id, principal.user_id)
+    row = await _owned_strategy(session, account_id, strategy_id)
+    await session.delete(row)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+read_only(preview_order)

@@ -1,0 +1,49 @@
+"""Events of an account on its stream channel ``account:{id}``: orders accepted, filled, cancelled, expired or
+rejected, risk state changes and live P&L.
+
+Events are collected on the writing session and published once its transaction has committed, so a subscriber
+never hears of an order or a fill that was rolled back.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import orjson
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kstock.stream.broker import Broker
+
+log = structlog.get_logger("kstock.trading.events")
+
+_PENDING = "trading_events"
+
+
+def account_channel(account_id: uuid.UUID | str) -> str:
+    return f"account:{account_id}"
+
+
+def emit(session: AsyncSession, account_id: uuid.UUID, event: str, data: dict[str, Any]) -> None:
+    """Queue ``event`` for the account's channel; :func:`publish_pending` sends it after the commit."""
+    session.info.setdefault(_PENDING, []).append((account_id, {"event": event, **data}))
+
+
+def take_pending(session: AsyncSession) -> list[tuple[uuid.UUID, dict[str, Any]]]:
+    events: list[tuple[uuid.UUID, dict[str, Any]]] = session.info.pop(_PENDING, [])
+    return events
+
+
+def discard_pending(session: AsyncSession) -> None:
+    session.info.pop(_PENDING, None)
+
+
+async def publish(broker: Broker | None, events: list[tuple[uuid.UUID, dict[str, Any]]]) -> None:
+    """Send committed events; a broker outage loses the notification, never the write (it is in the database)."""
+    if broker is None or not events:
+        return
+    try:
+        await broker.publish_many([(account_channel(account_id), orjson.dumps(data)) for account_id, data in events])
+    except Exception as exc:
+        log.warning("trading_events_not_published", error=str(exc), events=len(events))

@@ -1,0 +1,228 @@
+"""Request and response models of the paper-trading API (the OpenAPI document shows them with examples).
+
+Responses are built as plain dicts by the service; these models document them (unknown keys are allowed so the
+document never drifts into a lie by omission: every field shown is present).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, Strict
+
+from kstock.kit.pagination import PageMeta
+
+Quantity = Annotated[int, Strict(), Field(ge=1, le=10**9, examples=[10])]
+Krw = Annotated[int, Strict(), Field(ge=1, le=10**10, examples=[71_000])]
+Name = Annotated[str, Field(min_length=1, max_length=100, examples=["momentum test"])]
+StockCode = Annotated[str, Field(min_length=1, max_length=12, examples=["005930"])]
+StartingCash = Annotated[int, Strict(), Field(ge=100_000, le=10**13, examples=[100_000_000])]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class AccountIn(_In):
+    name: Name
+    starting_cash: StartingCash = Field(description="KRW deposited when the account opens")
+
+
+class ResetIn(_In):
+    starting_cash: StartingCash | None = Field(default=None, description="KRW to start again with (default: same)")
+
+
+class OrderIn(_In):
+    stock_code: StockCode
+    side: Literal["buy", "sell"] = Field(examples=["buy"])
+    order_type: Literal["market", "limit"] = Field(examples=["limit"])
+    quantity: Quantity
+    limit_price: Krw | None = Field(default=None, description="required for limit orders, KRW on the tick grid")
+    time_in_force: Literal["day", "ioc"] = Field(default="day", examples=["day"])
+
+
+class ExecuteIn(_In):
+    preview_id: uuid.UUID = Field(examples=["3f1c2b1e-8a51-4b8e-9c61-0c1f5f0d2a77"])
+
+
+class StopIn(_In):
+    confirm: bool = Field(default=False, description="false: return what stop would do; true: do it")
+
+
+class OverrideIn(_In):
+    reason: str = Field(min_length=3, max_length=500, examples=["reviewed the drawdown with the desk"])
+    expires_in_s: int = Field(ge=60, le=7 * 86_400, examples=[3600], description="seconds until the override lapses")
+    level: Literal["active", "reducing", "halted"] = Field(
+        default="active", description="the most restrictive automatic state while the override lasts"
+    )
+
+
+class RiskConfigIn(_In):
+    max_order_value: Annotated[int, Strict(), Field(gt=0, examples=[50_000_000])] | None = None
+    max_position_weight_pct: float | None = Field(default=None, examples=[25.0])
+    max_orders_per_second: Annotated[int, Strict(), Field(gt=0, examples=[1])] | None = None
+    daily_loss_limit_pct: float | None = Field(default=None, examples=[3.0])
+    max_drawdown_pct: float | None = Field(default=None, examples=[15.0])
+    caution_at_pct: float | None = Field(default=None, examples=[50.0])
+    danger_at_pct: float | None = Field(default=None, examples=[80.0])
+
+
+class StrategyIn(_In):
+    name: Literal["ma_cross", "rsi_reversion"] = Field(examples=["ma_cross"])
+    params: dict[str, Any] = Field(default_factory=dict, examples=[{"fast": 5, "slow": 20}])
+    stock_codes: list[StockCode] = Field(min_length=1, max_length=50, examples=[["005930", "000660"]])
+    quantity: Quantity = Field(description="shares bought per buy signal")
+    auto_execute: bool = Field(default=False, description="place the signal's order (else only record it)")
+
+
+class StrategyPatch(_In):
+    enabled: bool | None = None
+    auto_execute: bool | None = None
+
+
+class AccountOut(_Out):
+    id: str = Field(examples=["9b2f5c0e-3b7a-4c1e-9e7f-2d6a1b0c4e5f"])
+    name: str = Field(examples=["momentum test"])
+    starting_cash: int = Field(examples=[100_000_000])
+    cash: int = Field(examples=[99_289_894], description="D+2 cash: every trade counted, settled or not")
+    reserved_cash: int = Field(examples=[0], description="held back by open buy orders")
+    buying_power: int = Field(examples=[99_289_894])
+    market_value: int = Field(examples=[710_000])
+    equity: int = Field(examples=[99_999_894])
+    realized_pnl: int = Field(examples=[0])
+    unrealized_pnl: int = Field(examples=[-106])
+    total_pnl: int = Field(examples=[-106])
+    total_return_pct: float | None = Field(examples=[0.0])
+    commissions: int = Field(examples=[106])
+    taxes: int = Field(examples=[0])
+    state: str = Field(examples=["active"])
+    positions_count: int = Field(examples=[1])
+
+
+class AccountList(_Out):
+    accounts: list[AccountOut]
+    meta: dict[str, Any] = Field(examples=[{"count": 1, "limit": 2}])
+
+
+class AccountDetail(AccountOut):
+    cash_by_settlement: dict[str, int] = Field(
+        examples=[
+            {
+                "settled": 100_000_000,
+                "next_day": 100_000_000,
+                "projected": 99_289_894,
+                "receivable": 0,
+                "payable": 710_106,
+                "reserved_for_open_buys": 0,
+                "buying_power": 99_289_894,
+                "withdrawable": 99_289_894,
+            }
+        ]
+    )
+    positions: list[dict[str, Any]] = Field(
+        examples=[
+            [
+                {
+                    "stock_code": "005930",
+                    "quantity": 10,
+                    "average_price": 71000.0,
+                    "current_price": 71000,
+                    "market_value": 710_000,
+                    "cost_basis": 710_000,
+                    "buy_commission": 106,
+                    "unrealized_pnl": -106,
+                    "unrealized_pnl_pct": -0.01,
+                    "realized_pnl": 0,
+                    "weight_pct": 0.71,
+                }
+            ]
+        ]
+    )
+
+
+class PreviewOut(_Out):
+    preview_id: str | None = Field(description="present only when every check passed", examples=["3f1c2b1e-..."])
+    expires_at: str | None = Field(examples=["2026-11-23T01:30:45.000Z"])
+    passed: bool = Field(examples=[True])
+    order: dict[str, Any] = Field(
+        examples=[
+            {
+                "stock_code": "005930",
+                "side": "buy",
+                "order_type": "limit",
+                "quantity": 10,
+                "limit_price": 71_000,
+                "time_in_force": "day",
+            }
+        ]
+    )
+    checks: list[dict[str, Any]] = Field(
+        examples=[[{"name": "available_cash", "passed": True, "detail": "needs 710,106 KRW of 100,000,000 KRW"}]]
+    )
+    warnings: list[str] = Field(examples=[["far from last price: 71,000 is 6.0% above the last price 67,000"]])
+    estimate: dict[str, Any] | None = Field(
+        examples=[
+            {
+                "filled_quantity": 10,
+                "estimated_price": 71000.0,
+                "gross_amount": 710_000,
+                "costs": {"commission": 106, "transaction_tax": 0, "rural_tax": 0, "tax": 0, "total": 106},
+                "net_cash_change": -710_106,
+                "reserved_cash": 710_106,
+                "cash_before": 100_000_000,
+                "cash_after": 99_289_894,
+            }
+        ]
+    )
+    market: dict[str, Any] = Field(
+        examples=[
+            {
+                "market": "KOSPI",
+                "phase": "continuous",
+                "base_price": 70_000,
+                "last_price": 71_000,
+                "price_band": {"lower": 49_000, "upper": 91_000},
+            }
+        ]
+    )
+
+
+class OrderOut(_Out):
+    id: str = Field(examples=["b7e1..."])
+    stock_code: str = Field(examples=["005930"])
+    side: str = Field(examples=["buy"])
+    order_type: str = Field(examples=["limit"])
+    time_in_force: str = Field(examples=["day"])
+    quantity: int = Field(examples=[10])
+    limit_price: int | None = Field(examples=[71_000])
+    filled_quantity: int = Field(examples=[10])
+    remaining_quantity: int = Field(examples=[0])
+    average_fill_price: float | None = Field(examples=[71000.0])
+    filled_amount: int = Field(examples=[710_000])
+    commission: int = Field(examples=[106])
+    tax: int = Field(examples=[0])
+    status: str = Field(examples=["filled"], description="open | filled | cancelled | expired")
+    status_reason: str | None = Field(examples=[None])
+    source: str = Field(examples=["api"], description="api | strategy | stop")
+    trade_date: str = Field(examples=["2026-11-23"])
+    created_at: str = Field(examples=["2026-11-23T01:30:15.120Z"])
+
+
+class OrderList(_Out):
+    orders: list[OrderOut]
+    meta: PageMeta
+
+
+class Document(_Out):
+    """A control-API answer; its fields are listed in docs/api/trading.md."""
+
+    account_id: str | None = Field(default=None, examples=["9b2f5c0e-3b7a-4c1e-9e7f-2d6a1b0c4e5f"])
+
+
+class Paged(_Out):
+    meta: PageMeta
