@@ -161,7 +161,7 @@ async def trades(
     statement = (
         select(TradingFill)
         .where(*conditions)
-        .order_by(TradingFill.executed_at.desc(), TradingFill.id)
+        .order_by(TradingFill.executed_at.desc(), TradingFill.recorded_at.desc())
         .offset(offset)
         .limit(limit)
     )

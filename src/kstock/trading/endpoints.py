@@ -360,6 +360,7 @@ async def execute_order(
         session, account, assessment, schedule, now, preview_id=preview.id, idempotency_key=idempotency_key
     )
     preview.order_id = order.id
+    await service.after_activity(session, account, prices_from(snapshot))
     _publish_after_commit(request, session)
     return _order_response(order, await service.fills_of(session, order.id), replayed=False)
 
@@ -604,6 +605,7 @@ async def stop_account(
         plan = await control.stop_plan(session, account, quotes, prices, schedule)
         return JSONResponse({**plan, "confirmed": False, "confirm_with": {"confirm": True}})
     result = await control.stop(session, account, quotes, prices, schedule, utcnow())
+    await service.after_activity(session, account, prices)
     _publish_after_commit(request, session)
     await audit_event(request, "trading.stop", principal=principal, details=result)
     return JSONResponse({**result, "confirmed": True})

@@ -37,12 +37,13 @@ from kstock.feed.sim.session import Phase
 from kstock.stream.broker import Broker
 from kstock.trading import events
 from kstock.trading.costs import Side
-from kstock.trading.models import TradingAccount, TradingEquity, TradingOrder, TradingPosition
+from kstock.trading.models import TradingAccount, TradingOrder, TradingPosition
 from kstock.trading.pricing import match_limit_order
 from kstock.trading.risk_state import AccountState, start_of_day
 from kstock.trading.service import (
     EXPIRED,
     OPEN,
+    after_activity,
     apply_fill,
     close_order,
     cost_schedule,
@@ -50,7 +51,6 @@ from kstock.trading.service import (
     lock_account,
     positions_of,
     record_event,
-    update_risk_state,
 )
 
 log = structlog.get_logger("kstock.trading.engine")
@@ -214,20 +214,12 @@ class TradingEngine:
                     ref.remaining = order.quantity - order.filled_quantity
                     written += 1
                 if written:
-                    await self._after_activity(session, account, fills[-1][3].time)
+                    await after_activity(session, account, self.price)
             pending = events.take_pending(session)
         await events.publish(self.broker, pending)
         self.stats.fills += written
         self.stats.fill_transactions += 1
         return written
-
-    async def _after_activity(self, session: AsyncSession, account: TradingAccount, now: dt.datetime) -> int:
-        """Revalue the account, latch its risk state and keep a point of its equity curve."""
-        positions = await positions_of(session, account.id)
-        equity = equity_of(account, positions, self.price)
-        update_risk_state(session, account, equity, now)
-        await session.merge(TradingEquity(account_id=account.id, at=now, equity=equity))
-        return equity
 
     # -- the trading day ---------------------------------------------------------------------------------------
 
@@ -290,7 +282,7 @@ class TradingEngine:
                                 session, account, order, EXPIRED, f"day order expired at the close of {day}", now
                             )
                             expired += 1
-                        await self._after_activity(session, account, now)
+                        await after_activity(session, account, self.price)
                     pending = events.take_pending(session)
                 await events.publish(self.broker, pending)
             except Exception:
@@ -314,7 +306,7 @@ class TradingEngine:
                 async with self.sessionmaker() as session:
                     async with session.begin():
                         account = await lock_account(session, account_id)
-                        await self._after_activity(session, account, now)
+                        await after_activity(session, account, self.price)
                     pending = events.take_pending(session)
                 await events.publish(self.broker, pending)
             except Exception:

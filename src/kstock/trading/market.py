@@ -85,7 +85,7 @@ def parse_book(code: str, data: bytes, phase: Phase | None = None) -> OrderBook:
 class MarketView:
     """Quotes from the feed's retained messages (any API instance, any broker backend)."""
 
-    def __init__(self, broker: Broker | None, snapshot: MarketSnapshot) -> None:
+    def __init__(self, broker: Broker | None, snapshot: MarketSnapshot | None) -> None:
         self.broker = broker
         self.snapshot = snapshot
 
@@ -125,6 +125,8 @@ class MarketView:
         return Quote(code, market, book, base_price, last_price, market_time, fed=book_message is not None)
 
     def _stored_close(self, code: str) -> int | None:
+        if self.snapshot is None or not self.snapshot.loaded:
+            return None
         detail = self.snapshot.get(code)
         latest = detail.get("latest_price") if detail else None
         close = latest.get("close_price") if latest else None

@@ -142,7 +142,8 @@ class TradingFill(Base):
     phase: Mapped[str] = mapped_column(String(16))
     trade_date: Mapped[dt.date] = mapped_column(Date)
     settles_on: Mapped[dt.date] = mapped_column(Date)
-    executed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    executed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))  # the market's time
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))  # the wall clock: orders ties
 
 
 class TradingPreview(Base):

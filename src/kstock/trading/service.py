@@ -281,6 +281,18 @@ def update_risk_state(session: AsyncSession, account: TradingAccount, equity: in
     return view
 
 
+async def after_activity(session: AsyncSession, account: TradingAccount, prices: Prices) -> RiskView:
+    """Revalue the account after a change, latch its risk state and keep a point of its equity curve.
+
+    Equity points are stamped with the wall clock (the performance's days are real days, also under the demo's
+    faster market clock); fills keep the market's time."""
+    now = utcnow()
+    equity = equity_of(account, await positions_of(session, account.id), prices)
+    view = update_risk_state(session, account, equity, now)
+    await session.merge(TradingEquity(account_id=account.id, at=now, equity=equity))
+    return view
+
+
 # -- orders ----------------------------------------------------------------------------------------------------
 
 
@@ -648,6 +660,7 @@ async def apply_fill(
         trade_date=order.trade_date,
         settles_on=settlement_date(order.trade_date),
         executed_at=now,
+        recorded_at=utcnow(),
     )
     session.add(fill)
     if left == 0:
@@ -698,7 +711,11 @@ async def cancel_order(
 
 
 async def fills_of(session: AsyncSession, order_id: uuid.UUID) -> list[TradingFill]:
-    statement = select(TradingFill).where(TradingFill.order_id == order_id).order_by(TradingFill.executed_at)
+    statement = (
+        select(TradingFill)
+        .where(TradingFill.order_id == order_id)
+        .order_by(TradingFill.executed_at, TradingFill.recorded_at)
+    )
     return list((await session.execute(statement)).scalars())
 
 

@@ -25,7 +25,7 @@ from kstock.kit.clock import utcnow
 from kstock.market.models import Instrument
 from kstock.trading import events
 from kstock.trading.costs import Side
-from kstock.trading.market import quote_from_simulator
+from kstock.trading.market import MarketView, quote_from_simulator
 from kstock.trading.models import TradingAccount, TradingSignal, TradingStrategy
 from kstock.trading.orders import OrderType, TimeInForce
 from kstock.trading.service import (
@@ -112,7 +112,11 @@ class StrategyRunner:
         """One signal through the order path: placed, rejected or proposed, and recorded."""
         engine = self.engine
         market = self.markets.get(signal.code, "KOSPI")
-        market_time = engine.simulator.now if engine.simulator is not None else utcnow()
+        if engine.simulator is not None:
+            quote = quote_from_simulator(engine.simulator, signal.code, market, engine.simulator.now)
+        else:  # an engine without its own simulator prices against the feed's retained messages
+            quote = await MarketView(engine.broker, None).quote(signal.code, market)
+        market_time = quote.market_time
         async with engine.sessionmaker() as session:
             async with session.begin():
                 account = await lock_account(session, row.account_id)
@@ -127,7 +131,6 @@ class StrategyRunner:
                     request = OrderRequest(
                         signal.code, Side(signal.side), OrderType.MARKET, quantity, None, TimeInForce.DAY
                     )
-                    quote = quote_from_simulator(engine.simulator, signal.code, market, market_time)
                     now = utcnow()
                     assessment = await assess(session, account, request, quote, engine.price, engine.schedule, now)
                     failed = [c.to_dict() for c in assessment.checks if not c.passed]

@@ -196,6 +196,7 @@ def upgrade() -> None:
         sa.Column("trade_date", sa.Date(), nullable=False),
         sa.Column("settles_on", sa.Date(), nullable=False),
         sa.Column("executed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["account_id"],
             ["trading_accounts.id"],
