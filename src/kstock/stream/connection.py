@@ -40,6 +40,7 @@ class Connection:
         "channels",
         "codes",
         "portfolios",
+        "accounts",
         "pending",
         "blocked_since",
         "_control",
@@ -57,6 +58,7 @@ class Connection:
         self.channels: Counter[str] = Counter()  # channel -> how many subscriptions bring it
         self.codes: Counter[str] = Counter()  # stock code -> how many (subscription, kind) pairs bring it
         self.portfolios: set[str] = set()
+        self.accounts: set[str] = set()
         self.pending: dict[object, Prepared] = {}
         self.blocked_since: float | None = None
         self._control = itertools.count()
@@ -118,7 +120,7 @@ class Connection:
         listed: list[dict[str, object]] = []
         for subscription in self.subscriptions.values():
             entry: dict[str, object] = dict(subscription.target.as_dict())
-            if subscription.target.scope != "portfolio_id":
+            if subscription.target.scope not in ("portfolio_id", "account_id"):
                 entry["channels"] = sorted(subscription.kinds)
             listed.append(entry)
         return listed

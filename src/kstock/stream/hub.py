@@ -26,6 +26,8 @@ import structlog
 from kstock.config import Settings
 from kstock.market.snapshot import MarketSnapshot
 from kstock.screener.table import Tick
+from kstock.stream.accounts import CHANNEL_PREFIX as ACCOUNT_CHANNEL_PREFIX
+from kstock.stream.accounts import AccountWatcher
 from kstock.stream.broker import Broker, Message
 from kstock.stream.connection import Connection
 from kstock.stream.portfolios import PORTFOLIO_CHANGED_CHANNEL, PortfolioWatcher
@@ -83,6 +85,7 @@ class Hub:
         self._heartbeat_round = 0
         self._heartbeat_tick_s = min(_HEARTBEAT_TICK_S, settings.ws_heartbeat_s)
         self.portfolios: PortfolioWatcher | None = None  # live P&L, attached by the app
+        self.accounts: AccountWatcher | None = None  # paper-trading accounts' events and P&L, attached by the app
         self.portfolio_listeners: list[Callable[[str], None]] = []  # told of every portfolio.changed
         # Counters for /metrics and the benchmarks.
         self.frames_sent = 0
@@ -134,6 +137,10 @@ class Hub:
             for listener in self.portfolio_listeners:
                 listener(portfolio_id)
             return
+        if channel.startswith(ACCOUNT_CHANNEL_PREFIX):
+            if self.accounts is not None:
+                self._blocked.update(self.accounts.deliver(received))
+            return
         if channel not in self.rooms:  # in flight when its last subscriber left
             return
         self.latest[channel] = received
@@ -151,6 +158,8 @@ class Hub:
         self.ticks_applied += len(codes)
         if codes and self.portfolios is not None:
             self.portfolios.prices_moved(codes)
+        if codes and self.accounts is not None:
+            self.accounts.prices_moved(codes)
 
     # -- rooms -------------------------------------------------------------------------------------------------
 
@@ -196,6 +205,8 @@ class Hub:
         connection.channels.clear()
         if self.portfolios is not None:
             self.portfolios.forget(connection)
+        if self.accounts is not None:
+            await self.accounts.forget(connection)
 
     async def snapshot_frame(self, kind: Kind, code: str) -> Prepared | None:
         """The latest state of a stock's channel for a new subscriber: what this instance holds, else what the
@@ -274,6 +285,8 @@ class Hub:
         if self.portfolios is not None:
             for connection in self.portfolios.flush(timestamp):
                 self._blocked.add(connection)
+        if self.accounts is not None:
+            self._blocked.update(self.accounts.flush(timestamp))
         if self._blocked:
             self._service_blocked()
 

@@ -7,6 +7,7 @@ Client messages are small JSON objects with a ``type``::
     {"type": "subscribe", "market": "KOSDAQ"}                           # every stock of a market
     {"type": "subscribe", "sector": "전기전자"}                          # every stock of a sector
     {"type": "subscribe", "portfolio_id": "…"}                          # live P&L of one's own portfolio
+    {"type": "subscribe", "account_id": "…"}                            # one's own paper-trading account
     {"type": "unsubscribe", ...the same targets...}
     {"type": "ping"}
 
@@ -36,7 +37,7 @@ class Kind(StrEnum):
 
 
 UPDATE_TYPES: Final = {Kind.PRICE: b"price_update", Kind.ORDERBOOK: b"orderbook_update"}
-TARGET_KEYS: Final = ("stock_code", "stock_codes", "market", "sector", "portfolio_id")
+TARGET_KEYS: Final = ("stock_code", "stock_codes", "market", "sector", "portfolio_id", "account_id")
 MAX_CODES_PER_MESSAGE: Final = 2_000
 
 
@@ -75,7 +76,7 @@ class CloseCode:
 class Target:
     """What one subscribe/unsubscribe names: a stock, a market, a sector or a portfolio."""
 
-    scope: str  # "stock_code" | "market" | "sector" | "portfolio_id"
+    scope: str  # "stock_code" | "market" | "sector" | "portfolio_id" | "account_id"
     value: str
 
     @property
@@ -165,8 +166,8 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
             raise ProtocolError(ErrorCode.INVALID_MESSAGE, f"'{key}' must be a non-empty string")
         targets = (Target(key, value.strip()),)
     kinds = _kinds(message.get("channels"))
-    if key == "portfolio_id" and "channels" in message:
-        raise ProtocolError(ErrorCode.INVALID_MESSAGE, "A portfolio subscription has no 'channels'")
+    if key in ("portfolio_id", "account_id") and "channels" in message:
+        raise ProtocolError(ErrorCode.INVALID_MESSAGE, f"A {key.removesuffix('_id')} subscription has no 'channels'")
     return ClientMessage(kind, targets, kinds)
 
 

@@ -18,6 +18,7 @@ from kstock.config import Settings
 from kstock.market.snapshot import MarketSnapshot
 from kstock.portfolio.cache import PortfolioCache
 from kstock.stream import metrics
+from kstock.stream.accounts import AccountWatcher
 from kstock.stream.broker import create_broker
 from kstock.stream.hub import Hub
 from kstock.stream.portfolios import PortfolioWatcher
@@ -40,6 +41,7 @@ async def stream_runtime(
     metrics.track(hub)
     hub.portfolios = PortfolioWatcher(sessionmaker, snapshot)
     hub.portfolio_listeners.append(hub.portfolios.changed)
+    hub.accounts = AccountWatcher(sessionmaker, snapshot, broker)
     cache: PortfolioCache | None = getattr(app.state, "portfolio_cache", None)
     if cache is not None:
         hub.portfolio_listeners.append(lambda portfolio_id: _invalidate(cache, portfolio_id))

@@ -86,7 +86,25 @@ def _check_tier(hub: Hub, connection: Connection, kinds: Iterable[Kind], new_cod
         raise ProtocolError(code, exc.message, details) from exc
 
 
+async def _subscribe_account(hub: Hub, connection: Connection, request: ClientMessage, target: Target) -> None:
+    if hub.accounts is None:
+        raise ProtocolError(ErrorCode.UNAVAILABLE, "Account streams are not available on this server")
+    first: Prepared | None = None
+    if target.key not in connection.subscriptions:
+        try:
+            first = await hub.accounts.watch(connection, target.value)
+        except AppError as exc:  # not found, or another user's: the same answer, nothing else
+            raise ProtocolError(ErrorCode.NOT_FOUND, "Account not found", {"account_id": target.value}) from exc
+        connection.subscriptions[target.key] = Subscription(target, frozenset(), ())
+    _ack(hub, connection, "subscribed", request)
+    if first is not None and not connection.offer(("account_pnl", target.value), first):
+        hub.note_blocked(connection)
+
+
 async def subscribe(hub: Hub, connection: Connection, request: ClientMessage) -> None:
+    if request.targets and request.targets[0].scope == "account_id":
+        await _subscribe_account(hub, connection, request, request.targets[0])
+        return
     portfolio_targets = [t for t in request.targets if t.scope == "portfolio_id"]
     if portfolio_targets:
         target = portfolio_targets[0]
@@ -139,6 +157,11 @@ async def unsubscribe(hub: Hub, connection: Connection, request: ClientMessage) 
         held = connection.subscriptions.get(target.key)
         if held is None:
             continue
+        if target.scope == "account_id":
+            del connection.subscriptions[target.key]
+            if hub.accounts is not None:
+                await hub.accounts.unwatch(connection, target.value)
+            continue
         if target.scope == "portfolio_id":
             del connection.subscriptions[target.key]
             if hub.portfolios is not None:
@@ -166,7 +189,7 @@ async def unsubscribe(hub: Hub, connection: Connection, request: ClientMessage) 
 
 def _ack(hub: Hub, connection: Connection, kind: str, request: ClientMessage) -> None:
     fields = request.echo()
-    if request.targets and request.targets[0].scope != "portfolio_id":
+    if request.targets and request.targets[0].scope not in ("portfolio_id", "account_id"):
         fields["channels"] = sorted(request.kinds)
     limit = quota_limit(connection.principal, "stream_codes")
     _reply(
