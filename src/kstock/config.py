@@ -7,6 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Final
 
+import orjson
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -143,7 +144,14 @@ class Settings(BaseSettings):
         return Path(path.split("?", 1)[0])
 
     def check_for_startup(self) -> None:
-        """Refuse settings that must never reach production."""
+        """Refuse settings that must never reach production, and settings that could only fail later."""
+        if self.trading_costs:
+            from kstock.trading.costs import CostSchedule
+
+            try:
+                CostSchedule.from_mapping(orjson.loads(self.trading_costs))
+            except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
+                raise ConfigurationError(f"KSTOCK_TRADING_COSTS is not a valid cost schedule: {exc}") from exc
         if self.env is Environment.PRODUCTION:
             secret = self.secret_key.get_secret_value()
             if secret == DEFAULT_SECRET_KEY or len(secret) < MIN_SECRET_KEY_LENGTH:

@@ -154,16 +154,22 @@ async def test_stop_is_previewed_then_closes_everything(live: Live, trader: Acco
     assert [(p["stock_code"], p["quantity"]) for p in body["close_positions"]] == [(CODE, 10)]
     assert (await _get(live, trader, f"{base}/status"))["open_orders"] == 1  # nothing changed
 
+    # The visible bids take only 4 of the 10 shares: the rest of the closing sell stays open for the tape.
+    await set_market(live, asks=((71_000, 1_000),), bids=((70_900, 4),), last=71_000)
     stopped = await live.http.post(f"{base}/stop", json={"confirm": True}, headers=trader.headers)
     assert stopped.status_code == 200, stopped.text
     assert stopped.json()["cancelled_orders"] == [resting["id"]]
+    [closing] = stopped.json()["closing_orders"]
+    closing_order = await _get(live, trader, f"{base}/orders/{closing}")
+    assert (closing_order["status"], closing_order["filled_quantity"], closing_order["source"]) == ("open", 4, "stop")
+    assert (await _get(live, trader, f"{base}/status"))["engine_state"] == "STOPPED"
+    await engine_for(live).on_step(step(prints((70_800, 100))))  # the tape fills the rest at its price
     status = await _get(live, trader, f"{base}/status")
-    assert status["engine_state"] == "STOPPED"
     assert status["open_orders"] == 0
     assert status["open_positions"] == 0
     detail = await account(live, trader, account_id)
-    # sold 10 at the 70,900 bid: 709,000 - 106 commission - 354 - 1,063 tax
-    assert detail["cash"] == 10_000_000 - 710_106 + 709_000 - 106 - 354 - 1_063
+    # 4 at 70,900 = 283,600 (commission 42, tax 141 + 425); 6 at 70,800 = 424,800 (commission 63, tax 212 + 637)
+    assert detail["cash"] == 10_000_000 - 710_106 + 283_600 - 42 - 141 - 425 + 424_800 - 63 - 212 - 637
     assert detail["reserved_cash"] == 0
     assert "account_state" in failed((await preview(live, trader, account_id, quantity=1))["checks"])
     assert await live.audit_events("trading.stop")

@@ -161,6 +161,8 @@ def test_schedule_from_mapping() -> None:
     )
     assert trade_costs(Side.SELL, "KOSPI", 2_000_000, D(2025, 6, 2), schedule) == Costs(200, 1_000, 3_000)
     assert trade_costs(Side.SELL, "KOSDAQ", 2_000_000, D(2025, 6, 2), schedule) == Costs(200, 4_000, 0)
+    # KONEX, not named, keeps the KRX schedule (0.10% since 2019-06-03).
+    assert trade_costs(Side.SELL, "KONEX", 2_000_000, D(2025, 6, 2), schedule) == Costs(200, 2_000, 0)
     # Only the commissions given: the KRX tax schedule stays.
     only = CostSchedule.from_mapping({"commissions": [{"effective": "2020-01-01", "rate_pct": 0.02}]})
     assert only.taxes == tuple(sorted(KRX_TAX_RATES, key=lambda t: (t.market, t.effective)))
@@ -218,3 +220,13 @@ def test_default_rates_match_integer_arithmetic(amount: int) -> None:
     assert costs.transaction_tax == 0
     kosdaq = trade_costs(Side.SELL, "KOSDAQ", amount, D(2026, 3, 3))
     assert kosdaq.transaction_tax == amount * 20 // 10_000
+
+
+def test_a_bad_cost_schedule_stops_the_server_at_start() -> None:
+    from kstock.config import ConfigurationError, Settings
+
+    with pytest.raises(ConfigurationError, match="KSTOCK_TRADING_COSTS"):
+        Settings(trading_costs='{"taxes": [{"market": "NYSE"}]}').check_for_startup()
+    with pytest.raises(ConfigurationError, match="KSTOCK_TRADING_COSTS"):
+        Settings(trading_costs="not json").check_for_startup()
+    Settings(trading_costs='{"commissions": [{"effective": "2020-01-01", "rate_pct": "0.01"}]}').check_for_startup()

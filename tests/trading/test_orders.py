@@ -16,7 +16,9 @@ import pytest_asyncio
 from kstock.feed.sim.session import Phase
 from kstock.identity.principal import Tier
 from kstock.trading.models import TradingPreview
-from tests.identity.conftest import Account, Live, assert_error, make_account
+from tests.conftest import DatabaseFactory
+from tests.identity.conftest import Account, Live, assert_error, make_account, running
+from tests.seed import seed_market
 from tests.trading.conftest import (
     account,
     engine_for,
@@ -126,6 +128,11 @@ async def test_sell_pays_commission_and_tax_and_realizes_pnl(live: Live, trader:
     assert fill["net_cash"] == 720_000 - 108 - 1_440
     # realized = 720,000 - 1,548 - 710,000 - 106 (the buy's commission)
     assert fill["realized_pnl"] == 8_346
+    assert fill["executed_at"] == "2026-11-23T01:00:00.000Z"  # 10:00 in Seoul, stored and read back as UTC
+    again = (
+        await live.http.get(f"/v1/trading/accounts/{account_id}/orders/{sold['id']}", headers=trader.headers)
+    ).json()
+    assert again["fills"][0]["executed_at"] == fill["executed_at"]
     detail = await account(live, trader, account_id)
     assert detail["realized_pnl"] == 8_346
     assert detail["cash"] == 100_000_000 + 8_346
@@ -404,3 +411,51 @@ async def test_reset_and_delete(live: Live, trader: Account) -> None:
     assert_error(
         await live.http.get(f"/v1/trading/accounts/{account_id}", headers=trader.headers), 404, "ACCOUNT_NOT_FOUND"
     )
+
+
+async def test_without_a_live_book_market_orders_are_refused_and_limit_orders_wait(live: Live, trader: Account) -> None:
+    account_id = await new_account(live, trader)
+    # 000660 has no book from a feed in this module: nothing can fill at once, so only a day limit order makes sense.
+    market = await preview(live, trader, account_id, stock_code="000660", quantity=1)
+    assert "market_data" in failed(market["checks"])
+    assert market["market"]["feed"] is False
+    limit = await preview(
+        live,
+        trader,
+        account_id,
+        stock_code="000660",
+        order_type="limit",
+        limit_price=market["market"]["base_price"],
+        quantity=1,
+    )
+    assert limit["passed"], limit["checks"]
+
+
+async def test_preview_then_execute_fit_the_trade_rate_limit(db_factory: DatabaseFactory) -> None:
+    """Reads and previews count as data requests (10/s); only order-changing writes take the trade burst (1/s)."""
+    settings = await db_factory.settings("trading_rate_limits", snapshot_refresh_s=0, rate_limit_enabled=True)
+    await seed_market(settings)
+    async with running(settings) as app:
+        user = await make_account(app, "limited@example.com", tier=Tier.PRO)
+        await set_market(app)
+        account_id = await new_account(app, user)
+        await asyncio.sleep(1.0)  # a new one-second window for the trade burst
+        previewed = await preview(app, user, account_id, quantity=1)
+        executed = await app.http.post(
+            f"/v1/trading/accounts/{account_id}/orders/execute",
+            json={"preview_id": previewed["preview_id"]},
+            headers=user.headers,
+        )
+        assert executed.status_code == 201, executed.text
+        for url in (f"/v1/trading/accounts/{account_id}", f"/v1/trading/accounts/{account_id}/orders"):
+            assert (await app.http.get(url, headers=user.headers)).status_code == 200
+        second = await preview(app, user, account_id, quantity=1)
+        again = await app.http.post(
+            f"/v1/trading/accounts/{account_id}/orders/execute",
+            json={"preview_id": second["preview_id"]},
+            headers=user.headers,
+        )
+        if again.status_code == 429:  # still in the same second: the trade burst holds
+            assert_error(again, 429, "RATE_LIMIT_EXCEEDED")
+        else:
+            assert again.status_code == 201

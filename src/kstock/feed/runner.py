@@ -53,6 +53,7 @@ class FeedRunner:
         self._minute_bars_at = time.monotonic()
         self._broker_down = False
         self._status_at = 0.0
+        self.status_every_s = 1.0  # wall-clock seconds between retained ``feed.status`` messages
         # Called with every step once it is published: the paper-trading engine matches orders here.
         self.listeners: list[Callable[[Step], Awaitable[None]]] = []
         self.trading: Any = None  # the TradingEngine beside this feed, for its status
@@ -148,7 +149,7 @@ class FeedRunner:
 
     async def _publish(self, step: Step) -> None:
         messages = step_messages(step)
-        if time.monotonic() - self._status_at >= 1.0:
+        if time.monotonic() - self._status_at >= self.status_every_s:
             self._status_at = time.monotonic()
             messages.append((STATUS_CHANNEL, orjson.dumps(self.status())))
         if not messages:

@@ -8,4 +8,4 @@ def percent(numerator: int | None, denominator: int | None, scale: int = 1) -> f
     and rounded only here; None without a positive denominator."""
     if numerator is None or not denominator or denominator <= 0:
         return None
-    return round(numerator * scale / denominator * 100, 2)
+    return round(numerator * scale / denominator * 100, 2) + 0.0  # + 0.0: never -0.0

@@ -179,7 +179,7 @@ async def performance(
             select(TradingFill).where(
                 TradingFill.account_id == account.id,
                 TradingFill.side == Side.SELL.value,
-                TradingFill.executed_at >= since,
+                TradingFill.recorded_at >= since,
             )
         )
     ).scalars()
@@ -209,7 +209,18 @@ async def performance(
         last = curve[-1].at if curve else now.astimezone(KST)
         curve.append(EquityPoint(max(last, now.astimezone(KST)), current))
     report = performance_report(closed, curve).to_dict()
+    for key in ("start_at", "end_at", "peak_at", "trough_at"):
+        report[key] = _utc_text(report.get(key))
+    for point in report.get("equity_curve") or ():
+        point["at"] = _utc_text(point.get("at"))
     return {"account_id": str(account.id), "days": days, **report}
+
+
+def _utc_text(value: Any) -> Any:
+    """A report's Seoul-time instant (grouped by Seoul days) as the API writes instants: UTC with a ``Z``."""
+    if not isinstance(value, str) or "T" not in value:
+        return value
+    return iso_utc(dt.datetime.fromisoformat(value))
 
 
 async def signals(
@@ -278,9 +289,12 @@ async def stop(
     schedule: CostSchedule,
     now: dt.datetime,
 ) -> dict[str, Any]:
-    """Cancel every open order, sell every position at the market (what the book cannot fill now waits for the next
-    auction), and leave the account STOPPED. Checks other than sellable quantity are waived for the closing sells:
-    a stop must be able to reduce risk whatever the state and the order rate."""
+    """Cancel every open order, sell every position at the market and leave the account STOPPED.
+
+    A closing sell takes the visible bids now; what they cannot fill stays open as a market order that the engine
+    fills from the tape at the prices it prints (during an auction, a halt or a closed market all of it waits).
+    Checks other than sellable quantity are waived for the closing sells: a stop must be able to reduce risk
+    whatever the state and the order rate."""
     cancelled = []
     for order in await open_orders(session, account.id):
         close_order(session, account, order, CANCELLED, "cancelled by stop", now)
@@ -293,7 +307,9 @@ async def stop(
         assessment: Assessment = await assess(
             session, account, request, quotes[position.stock_code], prices, schedule, now
         )
-        order = await place_order(session, account, assessment, schedule, now, source="stop", enforce_checks=False)
+        order = await place_order(
+            session, account, assessment, schedule, now, source="stop", enforce_checks=False, rest_remainder=True
+        )
         placed.append(str(order.id))
     previous = account.state
     account.state, account.state_reason = AccountState.STOPPED.value, "stopped by its owner"
@@ -323,9 +339,9 @@ def set_override(
     override = {
         "level": level.value,
         "reason": reason,
-        "expires_at": (now + dt.timedelta(seconds=expires_in_s)).isoformat(),
+        "expires_at": iso_utc(now + dt.timedelta(seconds=expires_in_s)),
         "set_by": str(principal.user_id),
-        "set_at": now.isoformat(),
+        "set_at": iso_utc(now),
     }
     account.override = override
     record_event(session, account, "risk_override_set", override)

@@ -236,8 +236,9 @@ class CostSchedule:
              "taxes": [{"effective": "2026-01-01", "market": "KOSPI", "transaction_pct": "0.05",
                         "rural_pct": "0.15"}, ...]}
 
-        A missing key keeps the default; ``effective`` is an ISO date (or a date). Unknown keys and bad values raise
-        ValueError naming them.
+        A missing key keeps the default, and a market the ``taxes`` do not name keeps its KRX rates (a market they
+        name gets exactly the rates given); ``effective`` is an ISO date (or a date). Unknown keys and bad values
+        raise ValueError naming them.
         """
         unknown = sorted(set(data) - {"commissions", "taxes"})
         if unknown:
@@ -263,6 +264,9 @@ class CostSchedule:
                 )
                 for entry in _entries(data["taxes"], "taxes", {"effective", "market", "transaction_pct", "rural_pct"})
             ]
+            # A market the override names gets exactly its rates; the others keep the KRX schedule.
+            named = {rate.market for rate in taxes}
+            taxes = [rate for rate in KRX_TAX_RATES if rate.market not in named] + taxes
         return cls(commissions, taxes)
 
     def commission_rate(self, trade_date: dt.date) -> CommissionRate:

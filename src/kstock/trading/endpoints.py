@@ -19,11 +19,12 @@ from starlette.responses import Response
 from kstock.db.session import SessionDep, after_commit
 from kstock.errors import NotFoundError, ValidationError, error_responses
 from kstock.gateway.audit import audit_event, read_only
+from kstock.gateway.ratelimit import endpoint_class
 from kstock.identity.dependencies import CurrentPrincipal, require_scope
 from kstock.identity.principal import Principal, Scope
 from kstock.identity.tiers import quota_limit
 from kstock.kit.calendar import KST
-from kstock.kit.clock import utcnow
+from kstock.kit.clock import iso_utc, utcnow
 from kstock.kit.dates import require_order
 from kstock.kit.pagination import PageDep, page_meta
 from kstock.kit.responses import JSONResponse
@@ -136,6 +137,7 @@ async def _account_body(
     "engine's open orders and fills, and this instance's uptime.",
     responses=error_responses(400),
 )
+@endpoint_class("data")
 async def engine_status(request: Request, snapshot: SnapshotDep, principal: CurrentPrincipal) -> Response:
     view = _view(request, snapshot)
     feed = await view.feed_status()
@@ -165,6 +167,7 @@ async def engine_status(request: Request, snapshot: SnapshotDep, principal: Curr
     description="Each strategy's parameters as a JSON schema (defaults, bounds), for building forms.",
     responses=error_responses(400),
 )
+@endpoint_class("data")
 async def strategy_catalog(principal: CurrentPrincipal) -> Response:
     return JSONResponse(
         {
@@ -203,6 +206,7 @@ async def create_account(
     description="Each valued at current prices; `meta.limit` is the tier's quota.",
     responses=error_responses(400),
 )
+@endpoint_class("data")
 async def list_accounts(session: SessionDep, snapshot: SnapshotDep, principal: CurrentPrincipal) -> Response:
     prices = prices_from(snapshot)
     items = []
@@ -220,6 +224,7 @@ async def list_accounts(session: SessionDep, snapshot: SnapshotDep, principal: C
     description=f"Cash is tracked on T+2 (`cash_by_settlement`); buying power is D+2 cash less open buys. {NOT_YOURS}",
     responses=ACCOUNT_ERRORS,
 )
+@endpoint_class("data")
 async def get_account(
     request: Request, session: SessionDep, snapshot: SnapshotDep, principal: CurrentPrincipal, account_id: AccountId
 ) -> Response:
@@ -285,6 +290,7 @@ def _request(body: OrderIn, code: str) -> service.OrderRequest:
     f"`limit_price`; a market order takes none (400). {NOT_YOURS}",
     responses=error_responses(400, 404, 413),
 )
+@endpoint_class("data")
 async def preview_order(
     request: Request,
     session: SessionDep,
@@ -310,7 +316,7 @@ async def preview_order(
     preview = await service.create_preview(session, account, assessment, settings.trading_preview_ttl_s, now)
     result = {
         "preview_id": str(preview.id) if preview else None,
-        "expires_at": preview.expires_at.isoformat().replace("+00:00", "Z") if preview else None,
+        "expires_at": iso_utc(preview.expires_at) if preview else None,
         "account_id": str(account.id),
         **service.assessment_dict(assessment),
     }
@@ -377,6 +383,7 @@ def _order_response(order: TradingOrder, fills: list[Any], *, replayed: bool) ->
     description=f"Filter by `status` (open, filled, cancelled, expired); paged. {NOT_YOURS}",
     responses=ACCOUNT_ERRORS,
 )
+@endpoint_class("data")
 async def list_orders(
     session: SessionDep,
     principal: CurrentPrincipal,
@@ -410,6 +417,7 @@ async def list_orders(
     description=NOT_YOURS,
     responses=ACCOUNT_ERRORS,
 )
+@endpoint_class("data")
 async def get_order(
     session: SessionDep, principal: CurrentPrincipal, account_id: AccountId, order_id: OrderId
 ) -> Response:
@@ -445,6 +453,7 @@ async def cancel_order(
     f"positions and orders, the risk zone and the strategies running. {NOT_YOURS}",
     responses=ACCOUNT_ERRORS,
 )
+@endpoint_class("data")
 async def account_status(
     session: SessionDep, snapshot: SnapshotDep, principal: CurrentPrincipal, account_id: AccountId
 ) -> Response:
@@ -459,6 +468,7 @@ async def account_status(
     description=NOT_YOURS,
     responses=ACCOUNT_ERRORS,
 )
+@endpoint_class("data")
 async def account_portfolio(
     session: SessionDep, snapshot: SnapshotDep, principal: CurrentPrincipal, account_id: AccountId
 ) -> Response:
@@ -478,6 +488,7 @@ async def account_portfolio(
     f"loss against `daily_loss_limit_pct`; any override and its expiry. {NOT_YOURS}",
     responses=ACCOUNT_ERRORS,
 )
+@endpoint_class("data")
 async def account_risk(
     session: SessionDep, snapshot: SnapshotDep, principal: CurrentPrincipal, account_id: AccountId
 ) -> Response:
@@ -494,6 +505,7 @@ async def account_risk(
     description=f"Filter by trade date (`from`, `to`, inclusive); always paged, never all at once. {NOT_YOURS}",
     responses=ACCOUNT_ERRORS,
 )
+@endpoint_class("data")
 async def account_trades(
     session: SessionDep,
     principal: CurrentPrincipal,
@@ -517,6 +529,7 @@ async def account_trades(
     f"the equity curve is the account's equity at each fill, each minute it held positions and each close. {NOT_YOURS}",
     responses=ACCOUNT_ERRORS,
 )
+@endpoint_class("data")
 async def account_performance(
     session: SessionDep,
     snapshot: SnapshotDep,
@@ -535,6 +548,7 @@ async def account_performance(
     description=f"`outcome`: executed (order placed), rejected (with the failed checks), proposed. {NOT_YOURS}",
     responses=ACCOUNT_ERRORS,
 )
+@endpoint_class("data")
 async def account_signals(
     session: SessionDep, principal: CurrentPrincipal, account_id: AccountId, page: PageDep
 ) -> Response:
@@ -550,6 +564,7 @@ async def account_signals(
     description=NOT_YOURS,
     responses=ACCOUNT_ERRORS,
 )
+@endpoint_class("data")
 async def account_events(
     session: SessionDep, principal: CurrentPrincipal, account_id: AccountId, page: PageDep
 ) -> Response:
@@ -641,6 +656,7 @@ async def risk_override(
     description=NOT_YOURS,
     responses=ACCOUNT_ERRORS,
 )
+@endpoint_class("data")
 async def get_config(
     request: Request, session: SessionDep, principal: CurrentPrincipal, account_id: AccountId
 ) -> Response:
@@ -684,7 +700,8 @@ def _strategy_dict(row: TradingStrategy) -> dict[str, Any]:
         "auto_execute": row.auto_execute,
         "enabled": row.enabled,
         "error": row.error,
-        "created_at": row.created_at.isoformat(),
+        "created_at": iso_utc(row.created_at),
+        "updated_at": iso_utc(row.updated_at),
     }
 
 
@@ -738,6 +755,7 @@ async def add_strategy(
     description=f"A disabled strategy shows the error that disabled it. {NOT_YOURS}",
     responses=ACCOUNT_ERRORS,
 )
+@endpoint_class("data")
 async def list_strategies(session: SessionDep, principal: CurrentPrincipal, account_id: AccountId) -> Response:
     await service.owned_account(session, principal, account_id)
     rows = (
@@ -763,7 +781,12 @@ async def _owned_strategy(session: SessionDep, account_id: uuid.UUID, strategy_i
     responses=error_responses(400, 404, 413),
 )
 async def patch_strategy(
-    session: SessionDep, principal: Trader, account_id: AccountId, strategy_id: StrategyId, body: StrategyPatch
+    request: Request,
+    session: SessionDep,
+    principal: Trader,
+    account_id: AccountId,
+    strategy_id: StrategyId,
+    body: StrategyPatch,
 ) -> Response:
     await service.lock_account(session, account_id, principal.user_id)
     row = await _owned_strategy(session, account_id, strategy_id)
@@ -774,6 +797,11 @@ async def patch_strategy(
     if body.auto_execute is not None:
         row.auto_execute = body.auto_execute
     row.updated_at = utcnow()
+    account = await service.owned_account(session, principal, account_id)
+    service.record_event(
+        session, account, "strategy_updated", {"strategy_id": str(row.id), **body.model_dump(exclude_none=True)}
+    )
+    _publish_after_commit(request, session)
     return JSONResponse(_strategy_dict(row))
 
 

@@ -1,5 +1,6 @@
-"""Events of an account on its stream channel ``account:{id}``: orders accepted, filled, cancelled, expired or
-rejected, risk state changes and live P&L.
+"""Events of an account on its stream channel ``account:{id}``: orders accepted, filled, cancelled or expired,
+risk state changes, overrides, start/stop, config and strategy changes, signals. (Live P&L between events is the
+stream's own: :mod:`kstock.stream.accounts`.)
 
 Events are collected on the writing session and published once its transaction has committed, so a subscriber
 never hears of an order or a fill that was rolled back.

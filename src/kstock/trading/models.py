@@ -76,7 +76,7 @@ class TradingPosition(Base):
     quantity: Mapped[int] = mapped_column(BigInteger)  # 0 once closed (its realized P&L is kept)
     cost_basis: Mapped[int] = mapped_column(BigInteger)  # moving average: KRW paid for the shares still held
     realized_pnl: Mapped[int] = mapped_column(BigInteger, default=0)  # after commission and tax
-    fees: Mapped[int] = mapped_column(BigInteger, default=0)  # commission and tax paid on this stock
+    fees: Mapped[int] = mapped_column(BigInteger, default=0)  # the buy commission of the shares still held
     last_price: Mapped[int | None] = mapped_column(BigInteger)  # the last fill's price: valuation without a feed
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -108,7 +108,7 @@ class TradingOrder(Base):
     commission: Mapped[int] = mapped_column(BigInteger, default=0)
     tax: Mapped[int] = mapped_column(BigInteger, default=0)
     reserved_cash: Mapped[int] = mapped_column(BigInteger, default=0)  # buys: what the unfilled rest holds back
-    status: Mapped[str] = mapped_column(String(9))  # open | filled | cancelled | expired | rejected
+    status: Mapped[str] = mapped_column(String(9))  # open | filled | cancelled | expired
     status_reason: Mapped[str | None] = mapped_column(String(500))
     source: Mapped[str] = mapped_column(String(10), default="api")  # api | strategy | stop
     strategy_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
@@ -212,7 +212,7 @@ class TradingSignal(Base):
     side: Mapped[str] = mapped_column(String(4))
     price: Mapped[int] = mapped_column(BigInteger)
     reason: Mapped[str] = mapped_column(String(500))
-    outcome: Mapped[str] = mapped_column(String(10))  # executed | rejected | proposed | error
+    outcome: Mapped[str] = mapped_column(String(10))  # executed | rejected | proposed
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
     order_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -413,6 +413,15 @@ async def assess(
     checks = check_order(
         order, priced, snapshot, limits_of(account), base_price=quote.base_price, market=quote.market, now=now
     )
+    if not quote.fed and (order.order_type is OrderType.MARKET or order.time_in_force is TimeInForce.IOC):
+        extra.append(
+            CheckResult(
+                "market_data",
+                False,
+                "no live order book for this stock (is the feed running?): market and IOC orders need one; a day "
+                "limit order can wait",
+            )
+        )
     return Assessment(
         request, quote, priced, checks + extra, risk, account.cash, buying_power, held_quantity, position_value
     )
@@ -519,12 +528,14 @@ async def place_order(
     idempotency_key: str | None = None,
     strategy_id: uuid.UUID | None = None,
     enforce_checks: bool = True,
+    rest_remainder: bool = False,
 ) -> TradingOrder:
     """Write an assessed order (OrderRejectedError when a check fails) and fill what the book fills now.
 
     A market order, or an IOC order, cancels what the visible book cannot fill; a day limit order rests for the
     engine; during an auction, a halt or a closed market the whole order waits. ``enforce_checks`` False (a stop's
-    closing sells) waives every check but the sellable quantity.
+    closing sells) waives every check but the sellable quantity; ``rest_remainder`` keeps what a market order's
+    visible book cannot fill open, to be filled from the tape at the prices it prints.
     """
     priced = assessment.priced
     if priced is None:
@@ -564,7 +575,7 @@ async def place_order(
     quote = assessment.quote
     for price, quantity in priced.fills:  # executed at the market's time (the simulator's clock under --demo)
         await apply_fill(session, account, order, price, quantity, quote.phase.value, quote.market_time, schedule)
-    if priced.cancelled_quantity and order.status == OPEN:
+    if priced.cancelled_quantity and order.status == OPEN and not rest_remainder:
         why = (
             "IOC: the rest could not fill at once"
             if order.time_in_force == TimeInForce.IOC.value
@@ -590,6 +601,7 @@ async def apply_fill(
 ) -> TradingFill:
     """One execution of ``order``: the fill record, the cash movement, the position and the order, in the caller's
     transaction (which holds the account's lock)."""
+    now = as_utc(now)  # the market's time arrives in Seoul time; every stored instant is UTC
     remaining = order.quantity - order.filled_quantity
     if not 0 < quantity <= remaining:
         raise ValueError(f"cannot fill {quantity} of an order with {remaining} remaining")
@@ -680,6 +692,7 @@ def close_order(
     session: AsyncSession, account: TradingAccount, order: TradingOrder, status: str, reason: str, now: dt.datetime
 ) -> None:
     """End an open order (cancelled or expired) and release what it held back."""
+    now = as_utc(now)
     account.reserved_cash -= order.reserved_cash
     order.reserved_cash = 0
     order.status = status

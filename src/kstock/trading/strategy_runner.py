@@ -21,7 +21,7 @@ import structlog
 from sqlalchemy import select, update
 
 from kstock.feed.sim.records import MinuteBar
-from kstock.kit.clock import utcnow
+from kstock.kit.clock import as_utc, utcnow
 from kstock.market.models import Instrument
 from kstock.trading import events
 from kstock.trading.costs import Side
@@ -152,7 +152,7 @@ class StrategyRunner:
                     outcome=outcome,
                     detail=detail,
                     order_id=order_id,
-                    at=market_time,
+                    at=as_utc(market_time),
                 )
                 session.add(signal_row)
                 events.emit(
