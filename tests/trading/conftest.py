@@ -105,7 +105,13 @@ def engine_for(live: Live) -> TradingEngine:
     return TradingEngine(live.app.state.sessionmaker, live.app.state.broker, live.settings)
 
 
-async def new_account(live: Live, user: Account, name: str | None = None, cash: int = 100_000_000) -> str:
+FAST = {"max_orders_per_second": 1_000}  # tests place orders faster than the default one a second
+
+
+async def new_account(
+    live: Live, user: Account, name: str | None = None, cash: int = 100_000_000, *, risk: dict[str, Any] | None = FAST
+) -> str:
+    """A new account; ``risk`` replaces its risk limits (None: the defaults)."""
     response = await live.http.post(
         "/v1/trading/accounts",
         json={"name": name or f"acct-{uuid.uuid4().hex[:8]}", "starting_cash": cash},
@@ -113,6 +119,11 @@ async def new_account(live: Live, user: Account, name: str | None = None, cash: 
     )
     assert response.status_code == 201, response.text
     account_id: str = response.json()["id"]
+    if risk is not None:
+        response = await live.http.put(
+            f"/v1/trading/accounts/{account_id}/config/risk", json=risk, headers=user.headers
+        )
+        assert response.status_code == 200, response.text
     return account_id
 
 

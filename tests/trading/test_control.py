@@ -181,7 +181,7 @@ async def test_stop_is_previewed_then_closes_everything(live: Live, trader: Acco
 
 
 async def test_config_is_validated(live: Live, trader: Account) -> None:
-    account_id = await new_account(live, trader)
+    account_id = await new_account(live, trader, risk=None)
     base = f"/v1/trading/accounts/{account_id}"
     config = await _get(live, trader, f"{base}/config")
     assert config["risk"] == config["risk_defaults"]

@@ -49,7 +49,11 @@ async def test_orders_fill_against_the_simulated_market(db_factory: DatabaseFact
             "/v1/trading/accounts", json={"name": "demo", "starting_cash": 1_000_000_000}, headers=user.headers
         )
         base = f"/v1/trading/accounts/{created.json()['id']}"
-        await live.http.put(f"{base}/config/risk", json={"max_position_weight_pct": 100.0}, headers=user.headers)
+        await live.http.put(
+            f"{base}/config/risk",
+            json={"max_position_weight_pct": 100.0, "max_orders_per_second": 1_000},
+            headers=user.headers,
+        )
 
         async def place(order: dict[str, object]) -> dict[str, object]:
             previewed = (await live.http.post(f"{base}/orders/preview", json=order, headers=user.headers)).json()

@@ -438,7 +438,7 @@ async def test_preview_then_execute_fit_the_trade_rate_limit(db_factory: Databas
     async with running(settings) as app:
         user = await make_account(app, "limited@example.com", tier=Tier.PRO)
         await set_market(app)
-        account_id = await new_account(app, user)
+        account_id = await new_account(app, user, risk=None)
         await asyncio.sleep(1.0)  # a new one-second window for the trade burst
         previewed = await preview(app, user, account_id, quantity=1)
         executed = await app.http.post(
@@ -449,13 +449,18 @@ async def test_preview_then_execute_fit_the_trade_rate_limit(db_factory: Databas
         assert executed.status_code == 201, executed.text
         for url in (f"/v1/trading/accounts/{account_id}", f"/v1/trading/accounts/{account_id}/orders"):
             assert (await app.http.get(url, headers=user.headers)).status_code == 200
-        second = await preview(app, user, account_id, quantity=1)
-        again = await app.http.post(
-            f"/v1/trading/accounts/{account_id}/orders/execute",
-            json={"preview_id": second["preview_id"]},
-            headers=user.headers,
-        )
-        if again.status_code == 429:  # still in the same second: the trade burst holds
-            assert_error(again, 429, "RATE_LIMIT_EXCEEDED")
-        else:
-            assert again.status_code == 201
+        # A second write in the same window is over the trade burst (unless the window just turned).
+        cancel = await app.http.delete(f"/v1/trading/accounts/{account_id}/orders/{uuid.uuid4()}", headers=user.headers)
+        assert cancel.status_code in (404, 429)
+        if cancel.status_code == 429:
+            assert_error(cancel, 429, "RATE_LIMIT_EXCEEDED")
+
+
+async def test_one_order_a_second_by_default(live: Live, trader: Account) -> None:
+    await set_market(live, asks=((71_000, 1_000),))
+    account_id = await new_account(live, trader, risk=None)
+    await place(live, trader, account_id, quantity=1)
+    again = await preview(live, trader, account_id, quantity=1)
+    assert failed(again["checks"]) == {"order_rate"}
+    detail = next(c for c in again["checks"] if c["name"] == "order_rate")["detail"]
+    assert detail == "1 orders in the last second already: limit 1 per second"

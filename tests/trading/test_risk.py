@@ -47,7 +47,7 @@ def test_default_limits() -> None:
     assert LIMITS.to_dict() == {
         "max_order_value": 100_000_000,
         "max_position_weight_pct": 30.0,
-        "max_orders_per_second": 5,
+        "max_orders_per_second": 1,
         "daily_loss_limit_pct": 5.0,
         "max_drawdown_pct": 20.0,
         "caution_at_pct": 50.0,
@@ -58,7 +58,7 @@ def test_default_limits() -> None:
 def test_limits_from_mapping() -> None:
     limits = RiskLimits.from_mapping({"max_order_value": 5_000_000, "max_drawdown_pct": 100, "caution_at_pct": 25.5})
     assert (limits.max_order_value, limits.max_drawdown_pct, limits.caution_at_pct) == (5_000_000, 100, 25.5)
-    assert limits.max_orders_per_second == 5  # a default
+    assert limits.max_orders_per_second == 1  # a default
     assert RiskLimits.from_mapping({}) == LIMITS
 
 
@@ -157,15 +157,19 @@ def test_sellable_quantity_check() -> None:
 
 def test_order_rate_check() -> None:
     ms = dt.timedelta(milliseconds=1)
+    five_a_second = RiskLimits(max_orders_per_second=5)
     four = [NOW - 100 * ms * i for i in range(4)]
-    assert check_order_rate(NOW, four, LIMITS).passed
+    assert check_order_rate(NOW, four, five_a_second).passed
     five = [*four, NOW - 999 * ms]
-    failed = check_order_rate(NOW, five, LIMITS)
+    failed = check_order_rate(NOW, five, five_a_second)
     assert not failed.passed
     assert failed.detail == "5 orders in the last second already: limit 5 per second"
     # An order exactly one second ago has left the window; later timestamps do not count.
-    assert check_order_rate(NOW, [*four, NOW - 1000 * ms], LIMITS).passed
-    assert check_order_rate(NOW, [*four, NOW + ms], LIMITS).passed
+    assert check_order_rate(NOW, [*four, NOW - 1000 * ms], five_a_second).passed
+    assert check_order_rate(NOW, [*four, NOW + ms], five_a_second).passed
+    # The default: one order a second.
+    assert check_order_rate(NOW, [], LIMITS).passed
+    assert not check_order_rate(NOW, [NOW - 500 * ms], LIMITS).passed
 
 
 @pytest.mark.parametrize(
@@ -203,7 +207,8 @@ BOOK = OrderBook(
 def test_check_order_all_passing() -> None:
     order = limit_order(Side.BUY, 100, 71_000)
     priced = price_order(order, BOOK, market="KOSPI", base_price=70_000, trade_date=NOW.date())
-    account = AccountSnapshot(equity=100_000_000, buying_power=50_000_000, recent_order_times=(NOW,))
+    one_second_ago = NOW - dt.timedelta(seconds=1)  # out of the window: one order a second passes
+    account = AccountSnapshot(equity=100_000_000, buying_power=50_000_000, recent_order_times=(one_second_ago,))
     results = check_order(order, priced, account, LIMITS, base_price=70_000, market="KOSPI", now=NOW)
     assert [r.name for r in results] == [
         "account_state",

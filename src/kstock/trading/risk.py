@@ -85,7 +85,7 @@ class RiskLimits:
 
     max_order_value: int = 100_000_000  # KRW per order
     max_position_weight_pct: float = 30.0  # one stock's share of equity after a buy
-    max_orders_per_second: int = 5
+    max_orders_per_second: int = 1
     daily_loss_limit_pct: float = 5.0  # of start-of-day equity: REDUCING beyond
     max_drawdown_pct: float = 20.0  # from peak equity: HALTED beyond
     caution_at_pct: float = 50.0  # of max_drawdown_pct: the CAUTION zone starts
