@@ -27,6 +27,15 @@ TABLES = {
     "portfolio_transactions",
     "portfolio_holdings",
     "minute_bars",
+    "trading_accounts",
+    "trading_positions",
+    "trading_orders",
+    "trading_fills",
+    "trading_previews",
+    "trading_events",
+    "trading_equity",
+    "trading_strategies",
+    "trading_signals",
 }
 
 
