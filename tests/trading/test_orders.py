@@ -429,6 +429,11 @@ async def test_without_a_live_book_market_orders_are_refused_and_limit_orders_wa
         quantity=1,
     )
     assert limit["passed"], limit["checks"]
+    # 005935 has never traded: no stored close, nothing from a feed: nothing to price it against.
+    unpriced = await preview(live, trader, account_id, stock_code="005935", order_type="limit", limit_price=50_000)
+    assert [c["name"] for c in unpriced["checks"]] == ["market_data"]
+    assert unpriced["estimate"] is None
+    assert unpriced["preview_id"] is None
 
 
 async def test_preview_then_execute_fit_the_trade_rate_limit(db_factory: DatabaseFactory) -> None:

@@ -395,6 +395,9 @@ async def assess(
         recent_order_times=await _recent_order_times(session, account.id, now),
     )
     order = request.order()
+    if quote.base_price <= 0:  # never priced: no close stored and nothing from the feed
+        missing = CheckResult("market_data", False, "no price for this stock yet: it cannot be traded")
+        return Assessment(request, quote, None, [missing], risk, account.cash, buying_power, held_quantity, 0)
     priced: PricedOrder | None
     extra: list[CheckResult] = []
     try:
@@ -431,7 +434,7 @@ def assessment_dict(a: Assessment) -> dict[str, Any]:
     """The preview's body, without its id and expiry."""
     priced = a.priced
     quote = a.quote
-    lower, upper = price_limits(quote.base_price, quote.market)
+    lower, upper = price_limits(quote.base_price, quote.market) if quote.base_price > 0 else (None, None)
     body: dict[str, Any] = {
         "passed": a.passed,
         "order": a.request.to_dict(),
