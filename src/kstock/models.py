@@ -12,7 +12,6 @@ from kstock.trading.models import (
     TradingFill,
     TradingOrder,
     TradingPosition,
-    TradingPreview,
     TradingSignal,
     TradingStrategy,
 )
@@ -36,7 +35,6 @@ __all__ = [
     "TradingFill",
     "TradingOrder",
     "TradingPosition",
-    "TradingPreview",
     "TradingSignal",
     "TradingStrategy",
     "User",

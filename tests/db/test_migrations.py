@@ -31,7 +31,6 @@ TABLES = {
     "trading_positions",
     "trading_orders",
     "trading_fills",
-    "trading_previews",
     "trading_events",
     "trading_equity",
     "trading_strategies",

@@ -15,7 +15,7 @@ import pytest_asyncio
 
 from kstock.feed.sim.session import Phase
 from kstock.identity.principal import Tier
-from kstock.trading.models import TradingPreview
+from kstock.trading import previews
 from tests.conftest import DatabaseFactory
 from tests.identity.conftest import Account, Live, assert_error, make_account, running
 from tests.seed import seed_market
@@ -342,21 +342,35 @@ async def test_execute_is_idempotent_under_concurrent_retries(live: Live, trader
     assert second.headers["idempotent-replayed"] == "true"
 
 
+def _expiry(token: str, live: Live) -> str:
+    decoded = previews.verify(live.settings.secret_key.get_secret_value(), token)
+    assert decoded is not None
+    return decoded.expires_at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 async def test_expired_and_unknown_previews(live: Live, trader: Account) -> None:
     await set_market(live)
     account_id = await new_account(live, trader)
     previewed = await preview(live, trader, account_id)
-    await live.update(
-        TradingPreview,
-        TradingPreview.id == uuid.UUID(previewed["preview_id"]),
-        expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1),
+    assert previewed["expires_at"] == _expiry(previewed["preview_id"], live)
+    # A preview signed by this server that expired a second ago (as a client holding it 31 s would have it).
+    secret = live.settings.secret_key.get_secret_value()
+    expired, _ = previews.sign(
+        secret, uuid.UUID(account_id), previewed["order"], dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
     )
     url = f"/v1/trading/accounts/{account_id}/orders/execute"
     assert_error(
-        await live.http.post(url, json={"preview_id": previewed["preview_id"]}, headers=trader.headers),
-        409,
-        "PREVIEW_EXPIRED",
+        await live.http.post(url, json={"preview_id": expired}, headers=trader.headers), 409, "PREVIEW_EXPIRED"
     )
+    # Altered in one byte, or signed with another key: not a preview of this server.
+    token = previewed["preview_id"]
+    altered = token[:10] + ("A" if token[10] != "A" else "B") + token[11:]
+    forged, _ = previews.sign("another-secret", uuid.UUID(account_id), previewed["order"], dt.datetime.now(dt.UTC))
+    for bad in (altered, forged, "x" * 3_000):
+        response = await live.http.post(url, json={"preview_id": bad}, headers=trader.headers)
+        assert response.status_code in (400, 404), response.text
+        if len(bad) <= 2_000:
+            assert_error(response, 404, "PREVIEW_NOT_FOUND")
     missing = await live.http.post(
         url, json={"preview_id": "00000000-0000-0000-0000-000000000000"}, headers=trader.headers
     )

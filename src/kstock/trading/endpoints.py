@@ -313,10 +313,11 @@ async def preview_order(
     assessment = await service.assess(
         session, account, _request(body, code), quote, prices_from(snapshot), schedule, now
     )
-    preview = await service.create_preview(session, account, assessment, settings.trading_preview_ttl_s, now)
+    secret = settings.secret_key.get_secret_value()
+    signed = service.create_preview(secret, account, assessment, settings.trading_preview_ttl_s, now)
     result = {
-        "preview_id": str(preview.id) if preview else None,
-        "expires_at": iso_utc(preview.expires_at) if preview else None,
+        "preview_id": signed[0] if signed else None,
+        "expires_at": iso_utc(signed[1].expires_at) if signed else None,
         "account_id": str(account.id),
         **service.assessment_dict(assessment),
     }
@@ -352,11 +353,12 @@ async def execute_order(
         if existing is not None:
             return _order_response(existing, await service.fills_of(session, existing.id), replayed=True)
     now = utcnow()
-    preview, executed = await service.preview_for_execute(session, account, body.preview_id, now)
+    settings = request.app.state.settings
+    secret = settings.secret_key.get_secret_value()
+    preview, executed = await service.preview_for_execute(session, secret, account, body.preview_id, now)
     if executed is not None:
         return _order_response(executed, await service.fills_of(session, executed.id), replayed=True)
     order_request = service.OrderRequest.from_dict(preview.request)
-    settings = request.app.state.settings
     schedule = service.cost_schedule(settings)
     quote = await _view(request, snapshot).quote(
         order_request.stock_code, _stock(snapshot, order_request.stock_code)[1]
@@ -365,7 +367,6 @@ async def execute_order(
     order = await service.place_order(
         session, account, assessment, schedule, now, preview_id=preview.id, idempotency_key=idempotency_key
     )
-    preview.order_id = order.id
     await service.after_activity(session, account, prices_from(snapshot))
     _publish_after_commit(request, session)
     return _order_response(order, await service.fills_of(session, order.id), replayed=False)

@@ -200,8 +200,18 @@ class TradingEngine:
         async with self.sessionmaker() as session:
             async with session.begin():
                 account = await lock_account(session, account_id)
+                # Under the lock, read the step's orders and the account's positions at once: a cancel that got
+                # there first is seen, and the fills below need no further round trip until the commit.
+                ids = list({ref.id for ref, *_ in fills})
+                fresh = (
+                    await session.execute(
+                        select(TradingOrder).where(TradingOrder.id.in_(ids)).execution_options(populate_existing=True)
+                    )
+                ).scalars()
+                orders = {order.id: order for order in fresh}
+                await session.execute(select(TradingPosition).where(TradingPosition.account_id == account_id))
                 for ref, price, quantity, trade in fills:
-                    order = await session.get(TradingOrder, ref.id, populate_existing=True)
+                    order = orders.get(ref.id)
                     if order is None or order.status != OPEN:
                         ref.remaining = 0
                         continue

@@ -112,7 +112,7 @@ class TradingOrder(Base):
     status_reason: Mapped[str | None] = mapped_column(String(500))
     source: Mapped[str] = mapped_column(String(10), default="api")  # api | strategy | stop
     strategy_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
-    preview_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    preview_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # the signed preview's id: executed once
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     trade_date: Mapped[dt.date] = mapped_column(Date)  # the market day it was placed on (day orders expire with it)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
@@ -144,19 +144,6 @@ class TradingFill(Base):
     settles_on: Mapped[dt.date] = mapped_column(Date)
     executed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))  # the market's time
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))  # the wall clock: orders ties
-
-
-class TradingPreview(Base):
-    """A priced order awaiting its execute, valid for a short while; ``order_id`` once executed."""
-
-    __tablename__ = "trading_previews"
-
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    account_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("trading_accounts.id", ondelete="CASCADE"))
-    request: Mapped[dict[str, Any]] = mapped_column(JSON)
-    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    order_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
 class TradingEvent(Base):

@@ -6,7 +6,6 @@ document never drifts into a lie by omission: every field shown is present).
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict
@@ -47,7 +46,12 @@ class OrderIn(_In):
 
 
 class ExecuteIn(_In):
-    preview_id: uuid.UUID = Field(examples=["3f1c2b1e-8a51-4b8e-9c61-0c1f5f0d2a77"])
+    preview_id: str = Field(
+        min_length=1,
+        max_length=2_000,
+        description="the signed preview id returned by the preview",
+        examples=["eyJ2IjoxLCJpZCI6IjNmMWMyYjFl...In0.q8v1Yv3bW0d5..."],
+    )
 
 
 class StopIn(_In):
@@ -146,7 +150,10 @@ class AccountDetail(AccountOut):
 
 
 class PreviewOut(_Out):
-    preview_id: str | None = Field(description="present only when every check passed", examples=["3f1c2b1e-..."])
+    preview_id: str | None = Field(
+        description="present only when every check passed: a signed token to execute within 30 s",
+        examples=["eyJ2IjoxLCJpZCI6IjNmMWMyYjFl...In0.q8v1Yv3bW0d5..."],
+    )
     expires_at: str | None = Field(examples=["2026-11-23T01:30:45.000Z"])
     passed: bool = Field(examples=[True])
     order: dict[str, Any] = Field(

@@ -42,10 +42,12 @@ from kstock.trading.models import (
     TradingFill,
     TradingOrder,
     TradingPosition,
-    TradingPreview,
     TradingSignal,
 )
 from kstock.trading.orders import InvalidOrderError, Order, OrderType, TimeInForce
+from kstock.trading.previews import Preview
+from kstock.trading.previews import sign as sign_preview
+from kstock.trading.previews import verify as verify_preview
 from kstock.trading.pricing import PricedOrder, buy_reservation, price_order
 from kstock.trading.risk import AccountSnapshot, CheckResult, RiskLimits, all_passed, check_order
 from kstock.trading.risk_state import AccountState, RiskOverride, evaluate_state
@@ -172,9 +174,10 @@ async def list_accounts(session: AsyncSession, principal: Principal) -> list[Tra
 async def reset_account(
     session: AsyncSession, principal: Principal, account_id: uuid.UUID, starting_cash: int | None
 ) -> TradingAccount:
-    """Back to a fresh account: orders, fills, positions, previews, signals and the equity curve are deleted."""
+    """Back to a fresh account: orders, fills, positions, signals and the equity curve are deleted (previews made
+    before it stay valid for what remains of their 30 s, against the fresh account)."""
     account = await lock_account(session, account_id, principal.user_id)
-    for table in (TradingFill, TradingSignal, TradingOrder, TradingPosition, TradingPreview, TradingEquity):
+    for table in (TradingFill, TradingSignal, TradingOrder, TradingPosition, TradingEquity):
         await session.execute(delete(table).where(table.account_id == account_id))
     cash = starting_cash if starting_cash is not None else account.starting_cash
     now = utcnow()
@@ -287,9 +290,10 @@ async def after_activity(session: AsyncSession, account: TradingAccount, prices:
     Equity points are stamped with the wall clock (the performance's days are real days, also under the demo's
     faster market clock); fills keep the market's time."""
     now = utcnow()
+    await session.flush()  # the fills written so far, in one round (sessions do not autoflush)
     equity = equity_of(account, await positions_of(session, account.id), prices)
     view = update_risk_state(session, account, equity, now)
-    await session.merge(TradingEquity(account_id=account.id, at=now, equity=equity))
+    session.add(TradingEquity(account_id=account.id, at=now, equity=equity))
     return view
 
 
@@ -474,21 +478,14 @@ def assessment_dict(a: Assessment) -> dict[str, Any]:
     return body
 
 
-async def create_preview(
-    session: AsyncSession, account: TradingAccount, assessment: Assessment, ttl_s: int, now: dt.datetime
-) -> TradingPreview | None:
-    """A preview id for an order that passes every check, valid for ``ttl_s``; None for one that does not."""
+def create_preview(
+    secret: str, account: TradingAccount, assessment: Assessment, ttl_s: int, now: dt.datetime
+) -> tuple[str, Preview] | None:
+    """A signed preview id for an order that passes every check, valid for ``ttl_s``; None for one that does not.
+    Nothing is written (:mod:`kstock.trading.previews`)."""
     if not assessment.passed:
         return None
-    preview = TradingPreview(
-        account_id=account.id,
-        request=assessment.request.to_dict(),
-        expires_at=now + dt.timedelta(seconds=ttl_s),
-        created_at=now,
-    )
-    session.add(preview)
-    await session.flush()
-    return preview
+    return sign_preview(secret, account.id, assessment.request.to_dict(), now + dt.timedelta(seconds=ttl_s))
 
 
 async def order_by_idempotency_key(session: AsyncSession, account_id: uuid.UUID, key: str) -> TradingOrder | None:
@@ -497,18 +494,20 @@ async def order_by_idempotency_key(session: AsyncSession, account_id: uuid.UUID,
 
 
 async def preview_for_execute(
-    session: AsyncSession, account: TradingAccount, preview_id: uuid.UUID, now: dt.datetime
-) -> tuple[TradingPreview, TradingOrder | None]:
+    session: AsyncSession, secret: str, account: TradingAccount, token: str, now: dt.datetime
+) -> tuple[Preview, TradingOrder | None]:
     """The account's preview and the order it already became (an executed preview replays its order)."""
-    preview = await session.get(TradingPreview, preview_id)
+    preview = verify_preview(secret, token)
     if preview is None or preview.account_id != account.id:
-        raise PreviewNotFoundError(f"Preview {preview_id} not found", {"preview_id": str(preview_id)})
-    if preview.order_id is not None:
-        return preview, await session.get(TradingOrder, preview.order_id)
-    if as_utc(preview.expires_at) <= now:
+        shown = token if len(token) <= 80 else token[:77] + "..."
+        raise PreviewNotFoundError("Preview not found: preview the order again", {"preview_id": shown})
+    statement = select(TradingOrder).where(TradingOrder.account_id == account.id, TradingOrder.preview_id == preview.id)
+    executed = (await session.execute(statement)).scalar_one_or_none()
+    if executed is not None:
+        return preview, executed
+    if preview.expires_at <= now:
         raise PreviewExpiredError(
-            "The preview has expired: preview the order again",
-            {"preview_id": str(preview_id), "expired_at": iso_utc(preview.expires_at)},
+            "The preview has expired: preview the order again", {"expired_at": iso_utc(preview.expires_at)}
         )
     return preview, None
 
@@ -549,6 +548,7 @@ async def place_order(
         raise reject(assessment)
     request = assessment.request
     order = TradingOrder(
+        id=uuid.uuid4(),
         account_id=account.id,
         stock_code=request.stock_code,
         market=assessment.quote.market,
@@ -573,7 +573,7 @@ async def place_order(
     )
     session.add(order)
     account.reserved_cash += order.reserved_cash
-    await session.flush()
+    await session.flush()  # the order's row before its fills' (tables are flushed in no foreign-key order)
     emit(session, account.id, "order_accepted", {"order": order_dict(order)})
     quote = assessment.quote
     for price, quantity in priced.fills:  # executed at the market's time (the simulator's clock under --demo)
@@ -618,6 +618,7 @@ async def apply_fill(
             account_id=account.id, stock_code=order.stock_code, quantity=0, cost_basis=0, realized_pnl=0, fees=0
         )
         session.add(position)
+        await session.flush()  # a new position is found by the next fill of this transaction only once flushed
     realized = cost_out = None
     if side is Side.BUY:
         position.quantity += quantity
@@ -659,6 +660,7 @@ async def apply_fill(
         account.reserved_cash -= order.reserved_cash - reserved
         order.reserved_cash = reserved
     fill = TradingFill(
+        id=uuid.uuid4(),
         order_id=order.id,
         account_id=account.id,
         stock_code=order.stock_code,
@@ -681,7 +683,6 @@ async def apply_fill(
     if left == 0:
         order.status = FILLED
         order.closed_at = now
-    await session.flush()
     emit(
         session,
         account.id,

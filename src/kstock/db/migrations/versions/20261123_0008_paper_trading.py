@@ -1,4 +1,4 @@
-"""Paper trading: accounts, orders, fills, positions, previews, events, equity points, strategies and signals.
+"""Paper trading: accounts, orders, fills, positions, events, equity points, strategies and signals.
 
 Revision ID: 0008
 Revises: 0007
@@ -140,22 +140,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("account_id", "stock_code", name=op.f("pk_trading_positions")),
     )
     op.create_table(
-        "trading_previews",
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("account_id", sa.Uuid(), nullable=False),
-        sa.Column("request", sa.JSON(), nullable=False),
-        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("order_id", sa.Uuid(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["account_id"],
-            ["trading_accounts.id"],
-            name=op.f("fk_trading_previews_account_id_trading_accounts"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_trading_previews")),
-    )
-    op.create_table(
         "trading_strategies",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("account_id", sa.Uuid(), nullable=False),
@@ -249,7 +233,6 @@ def downgrade() -> None:
     op.drop_table("trading_fills")
     op.drop_index("ix_trading_strategies_account", table_name="trading_strategies")
     op.drop_table("trading_strategies")
-    op.drop_table("trading_previews")
     op.drop_table("trading_positions")
     op.drop_index("ix_trading_orders_status", table_name="trading_orders")
     op.drop_index("ix_trading_orders_account_created", table_name="trading_orders")
