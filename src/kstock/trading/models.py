@@ -92,6 +92,7 @@ class TradingOrder(Base):
         UniqueConstraint("preview_id", name="uq_trading_orders_preview"),
         Index("ix_trading_orders_account_created", "account_id", "created_at"),
         Index("ix_trading_orders_status", "status"),
+        Index("ix_trading_orders_account_status", "account_id", "status"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)

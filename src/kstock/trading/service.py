@@ -21,7 +21,7 @@ from fractions import Fraction
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kstock.config import Settings
@@ -353,23 +353,28 @@ class Assessment:
         return self.priced is not None and all_passed(self.checks)
 
 
-async def _open_quantities(session: AsyncSession, account_id: uuid.UUID, code: str) -> int:
-    statement = select(func.coalesce(func.sum(TradingOrder.quantity - TradingOrder.filled_quantity), 0)).where(
-        TradingOrder.account_id == account_id,
-        TradingOrder.stock_code == code,
-        TradingOrder.side == Side.SELL.value,
-        TradingOrder.status == OPEN,
-    )
-    return int((await session.execute(statement)).scalar_one())
-
-
-async def _recent_order_times(
-    session: AsyncSession, account_id: uuid.UUID, now: dt.datetime
-) -> tuple[dt.datetime, ...]:
-    statement = select(TradingOrder.created_at).where(
-        TradingOrder.account_id == account_id, TradingOrder.created_at > now - dt.timedelta(seconds=1)
-    )
-    return tuple(as_utc(t) for t in (await session.execute(statement)).scalars())
+async def _order_activity(
+    session: AsyncSession, account_id: uuid.UUID, code: str, now: dt.datetime
+) -> tuple[int, tuple[dt.datetime, ...]]:
+    """In one query: the shares of ``code`` already in open sell orders, and when the account's orders of the last
+    second were placed (for the order-rate check)."""
+    since = now - dt.timedelta(seconds=1)
+    statement = select(
+        TradingOrder.stock_code,
+        TradingOrder.side,
+        TradingOrder.status,
+        TradingOrder.quantity - TradingOrder.filled_quantity,
+        TradingOrder.created_at,
+    ).where(TradingOrder.account_id == account_id, or_(TradingOrder.status == OPEN, TradingOrder.created_at > since))
+    open_sell = 0
+    recent = []
+    for stock_code, side, status, remaining, created_at in await session.execute(statement):
+        if status == OPEN and side == Side.SELL.value and stock_code == code:
+            open_sell += remaining
+        created = as_utc(created_at)
+        if created > since:
+            recent.append(created)
+    return open_sell, tuple(recent)
 
 
 async def assess(
@@ -389,14 +394,15 @@ async def assess(
     held_quantity = held.quantity if held else 0
     position_value = held_quantity * mark(held, prices) if held else 0
     buying_power = max(0, account.cash - account.reserved_cash)
+    open_sell, recent = await _order_activity(session, account.id, request.stock_code, now)
     snapshot = AccountSnapshot(
         equity=equity,
         buying_power=buying_power,
         state=risk.state,
         held_quantity=held_quantity,
-        open_sell_quantity=await _open_quantities(session, account.id, request.stock_code),
+        open_sell_quantity=open_sell,
         position_value=position_value,
-        recent_order_times=await _recent_order_times(session, account.id, now),
+        recent_order_times=recent,
     )
     order = request.order()
     if quote.base_price <= 0:  # never priced: no close stored and nothing from the feed

@@ -121,6 +121,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_trading_orders_account_created", "trading_orders", ["account_id", "created_at"], unique=False)
     op.create_index("ix_trading_orders_status", "trading_orders", ["status"], unique=False)
+    op.create_index("ix_trading_orders_account_status", "trading_orders", ["account_id", "status"], unique=False)
     op.create_table(
         "trading_positions",
         sa.Column("account_id", sa.Uuid(), nullable=False),
@@ -234,6 +235,7 @@ def downgrade() -> None:
     op.drop_index("ix_trading_strategies_account", table_name="trading_strategies")
     op.drop_table("trading_strategies")
     op.drop_table("trading_positions")
+    op.drop_index("ix_trading_orders_account_status", table_name="trading_orders")
     op.drop_index("ix_trading_orders_status", table_name="trading_orders")
     op.drop_index("ix_trading_orders_account_created", table_name="trading_orders")
     op.drop_table("trading_orders")
