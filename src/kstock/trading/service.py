@@ -21,7 +21,7 @@ from fractions import Fraction
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kstock.config import Settings
@@ -365,7 +365,13 @@ async def _order_activity(
         TradingOrder.status,
         TradingOrder.quantity - TradingOrder.filled_quantity,
         TradingOrder.created_at,
-    ).where(TradingOrder.account_id == account_id, or_(TradingOrder.status == OPEN, TradingOrder.created_at > since))
+    ).where(
+        TradingOrder.account_id == account_id,
+        or_(
+            and_(TradingOrder.status == OPEN, TradingOrder.side == Side.SELL.value, TradingOrder.stock_code == code),
+            TradingOrder.created_at > since,
+        ),
+    )
     open_sell = 0
     recent = []
     for stock_code, side, status, remaining, created_at in await session.execute(statement):
