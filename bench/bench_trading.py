@@ -42,9 +42,9 @@ most orders; position weight 100%; order value 10^10).
    reload falls due every 250 ms of wall time, so few of these steps include one); then one step whose prints
    cross every order (one print per stock, at the orders' limit, large enough to fill them all, dated on the
    orders' trade date as read back from the engine's order rows) and times it. Each account's fills of a step are
-   one transaction: per fill the order re-read, the fill record, the position, the order and the account's cash;
-   per transaction the account's lock, its revaluation and an equity point. The script checks that the step
-   wrote one fill per order and left none open.
+   one transaction: the account's lock, its orders of the step and its positions read once, every fill's record,
+   position, order and cash written in one flush, then its revaluation and an equity point. The script checks
+   that the step wrote one fill per order and left none open.
 
 Accounts are deleted at the end (with their orders, fills and previews), and the Redis keys under the prefix.
 """

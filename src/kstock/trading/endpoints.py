@@ -822,4 +822,5 @@ async def delete_strategy(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
+# A preview changes nothing (its id is a signed token): not recorded in the audit log as a state change.
 read_only(preview_order)
