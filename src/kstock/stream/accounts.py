@@ -13,93 +13,75 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import orjson
 import structlog
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from kstock.errors import NotFoundError
 from kstock.identity.principal import Principal
-from kstock.kit.numbers import percent
 from kstock.market.snapshot import MarketSnapshot
 from kstock.stream.broker import Broker, Message
 from kstock.stream.connection import Connection
 from kstock.stream.protocol import Clock
+from kstock.stream.watches import CodeIndex
 from kstock.stream.wire import Prepared
+from kstock.trading.market import snapshot_prices
 from kstock.trading.models import TradingAccount, TradingPosition
+from kstock.trading.service import AccountNotFoundError, account_dict, owned_account, position_dict, positions_of
 
 log = structlog.get_logger("kstock.stream.accounts")
 
 CHANNEL_PREFIX = "account:"
 
 
-class AccountNotFoundError(NotFoundError):
-    code = "ACCOUNT_NOT_FOUND"
-
-
-@dataclass(frozen=True, slots=True)
-class _Position:
-    code: str
-    quantity: int
-    cost: int  # cost basis plus the buy commission of the shares held
-    last_price: int | None
+_ACCOUNT_KEYS: Final = (
+    "state",
+    "cash",
+    "market_value",
+    "equity",
+    "unrealized_pnl",
+    "realized_pnl",
+    "total_pnl",
+    "total_return_pct",
+)
+_POSITION_KEYS: Final = ("stock_code", "quantity", "current_price", "market_value", "unrealized_pnl")
 
 
 @dataclass(eq=False)
 class _Watch:
     account_id: str
     principal: Principal
-    cash: int = 0
-    starting_cash: int = 0
-    realized_pnl: int = 0
-    state: str = "active"
-    positions: list[_Position] = field(default_factory=list)
+    account: TradingAccount | None = None
+    positions: list[TradingPosition] = field(default_factory=list)
     connections: set[Connection] = field(default_factory=set)
     sequence: int = 0
     dirty: bool = False
+    reload: asyncio.Task[None] | None = None
+    stale: bool = False  # an event arrived while a reload was running: read again once it ends
 
     @property
     def codes(self) -> set[str]:
-        return {p.code for p in self.positions}
+        return {p.stock_code for p in self.positions}
 
 
 class AccountWatcher:
     def __init__(self, sessionmaker: async_sessionmaker[Any], snapshot: MarketSnapshot, broker: Broker) -> None:
         self._sessionmaker = sessionmaker
-        self._snapshot = snapshot
+        self._prices = snapshot_prices(snapshot)
         self._broker = broker
         self._watches: dict[str, _Watch] = {}
-        self._by_code: dict[str, set[_Watch]] = defaultdict(set)
-        self._reloads: set[asyncio.Task[None]] = set()
+        self._index: CodeIndex[_Watch] = CodeIndex()
         self._clock = Clock()
 
     async def _load(self, watch: _Watch) -> None:
-        account_id = uuid.UUID(watch.account_id)
+        """The account and its open positions, through the trading service's own owner check."""
         async with self._sessionmaker() as session:
-            account = (
-                await session.execute(
-                    select(TradingAccount).where(
-                        TradingAccount.id == account_id, TradingAccount.user_id == watch.principal.user_id
-                    )
-                )
-            ).scalar_one_or_none()
-            if account is None:
-                raise AccountNotFoundError("Account not found", {"account_id": watch.account_id})
-            rows = (
-                await session.execute(
-                    select(TradingPosition).where(
-                        TradingPosition.account_id == account_id, TradingPosition.quantity > 0
-                    )
-                )
-            ).scalars()
-            watch.positions = [_Position(p.stock_code, p.quantity, p.cost_basis + p.fees, p.last_price) for p in rows]
-            watch.cash, watch.starting_cash = account.cash, account.starting_cash
-            watch.realized_pnl, watch.state = account.realized_pnl, account.state
+            account = await owned_account(session, watch.principal, uuid.UUID(watch.account_id))
+            watch.positions = await positions_of(session, account.id)
+            watch.account = account
 
     async def watch(self, connection: Connection, raw_id: str) -> Prepared:
         """Forward the account's events and P&L to ``connection``; AccountNotFoundError unless it owns it.
@@ -115,7 +97,7 @@ class AccountWatcher:
             watch = self._watches.get(key)
             if watch is None:
                 watch = self._watches[key] = candidate
-                self._index(watch)
+                self._index.add(watch)
                 await self._broker.subscribe(CHANNEL_PREFIX + key)
         watch.connections.add(connection)
         connection.accounts.add(key)
@@ -132,7 +114,7 @@ class AccountWatcher:
             return
         watch.connections.discard(connection)
         if not watch.connections:
-            self._unindex(watch)
+            self._index.remove(watch)
             del self._watches[key]
             await self._broker.unsubscribe(CHANNEL_PREFIX + key)
 
@@ -140,22 +122,8 @@ class AccountWatcher:
         for key in list(connection.accounts):
             await self.unwatch(connection, key)
 
-    def _index(self, watch: _Watch) -> None:
-        for code in watch.codes:
-            self._by_code[code].add(watch)
-
-    def _unindex(self, watch: _Watch) -> None:
-        for code in watch.codes:
-            watchers = self._by_code.get(code)
-            if watchers is not None:
-                watchers.discard(watch)
-                if not watchers:
-                    del self._by_code[code]
-
     def prices_moved(self, codes: Iterable[str]) -> None:
-        for code in codes:
-            for watch in self._by_code.get(code, ()):
-                watch.dirty = True
+        self._index.prices_moved(codes)
 
     def deliver(self, received: Message) -> list[Connection]:
         """Forward one event to the account's watchers now (never conflated); returns those that could not take it."""
@@ -167,62 +135,46 @@ class AccountWatcher:
         tail = b',"sequence":%d,"timestamp":"%s"}' % (received.sequence, self._clock.iso().encode())
         frame = Prepared((head + received.data + tail).decode())
         blocked = [c for c in watch.connections if not c.offer((received.channel, received.sequence), frame)]
-        task = asyncio.create_task(self._reload(watch))  # positions and cash moved with the event
-        self._reloads.add(task)
-        task.add_done_callback(self._reloads.discard)
+        # Positions and cash moved with the event: read them again, once for a burst of events (an order's fills).
+        if watch.reload is None:
+            watch.reload = asyncio.create_task(self._reload(watch))
+        else:
+            watch.stale = True
         return blocked
 
     async def _reload(self, watch: _Watch) -> None:
         try:
-            self._unindex(watch)
-            await self._load(watch)
-        except AccountNotFoundError:  # deleted
-            for connection in list(watch.connections):
-                connection.subscriptions.pop(f"account_id:{watch.account_id}", None)
-                await self.unwatch(connection, watch.account_id)
-            return
-        except Exception:
-            log.exception("account_reload_failed", account_id=watch.account_id)
-        if watch.account_id in self._watches:
-            self._index(watch)
-            watch.dirty = True
-
-    def _price(self, position: _Position) -> int:
-        detail = self._snapshot.get(position.code) if self._snapshot.loaded else None
-        latest = detail.get("latest_price") if detail else None
-        price = latest.get("close_price") if latest else None
-        return int(price) if price else (position.last_price or 0)
+            while True:
+                watch.stale = False
+                self._index.remove(watch)
+                try:
+                    await self._load(watch)
+                except AccountNotFoundError:  # deleted
+                    for connection in list(watch.connections):
+                        connection.subscriptions.pop(f"account_id:{watch.account_id}", None)
+                        await self.unwatch(connection, watch.account_id)
+                    return
+                except Exception:
+                    log.exception("account_reload_failed", account_id=watch.account_id)
+                if watch.account_id in self._watches:
+                    self._index.add(watch)
+                    watch.dirty = True
+                if not watch.stale:
+                    return
+        finally:
+            watch.reload = None
 
     def _pnl_frame(self, watch: _Watch, timestamp: str) -> Prepared:
-        rows = []
-        market_value = unrealized = 0
-        for position in watch.positions:
-            price = self._price(position)
-            value = price * position.quantity
-            market_value += value
-            unrealized += value - position.cost
-            rows.append(
-                {
-                    "stock_code": position.code,
-                    "quantity": position.quantity,
-                    "current_price": price,
-                    "market_value": value,
-                    "unrealized_pnl": value - position.cost,
-                }
-            )
-        equity = watch.cash + market_value
+        """The account's figures as ``GET /v1/trading/accounts/{id}`` computes them, at the live prices."""
+        if watch.account is None:
+            raise AccountNotFoundError("Account not found", {"account_id": watch.account_id})
+        account = account_dict(watch.account, watch.positions, self._prices)
+        data: dict[str, Any] = {key: account[key] for key in _ACCOUNT_KEYS}
+        data["positions"] = [
+            {key: row[key] for key in _POSITION_KEYS}
+            for row in (position_dict(p, self._prices, account["equity"]) for p in watch.positions)
+        ]
         watch.sequence += 1
-        data = {
-            "state": watch.state,
-            "cash": watch.cash,
-            "market_value": market_value,
-            "equity": equity,
-            "unrealized_pnl": unrealized,
-            "realized_pnl": watch.realized_pnl,
-            "total_pnl": equity - watch.starting_cash,
-            "total_return_pct": percent(equity - watch.starting_cash, watch.starting_cash),
-            "positions": rows,
-        }
         return Prepared(
             orjson.dumps(
                 {

@@ -11,7 +11,7 @@ from typing import Final
 from starlette.types import Send
 
 from kstock.identity.principal import Principal
-from kstock.stream.protocol import Kind, Target
+from kstock.stream.protocol import OWNED_SCOPES, Kind, Target
 from kstock.stream.wire import Prepared, Wire
 
 _ids: Final = itertools.count(1)
@@ -120,7 +120,7 @@ class Connection:
         listed: list[dict[str, object]] = []
         for subscription in self.subscriptions.values():
             entry: dict[str, object] = dict(subscription.target.as_dict())
-            if subscription.target.scope not in ("portfolio_id", "account_id"):
+            if subscription.target.scope not in OWNED_SCOPES:
                 entry["channels"] = sorted(subscription.kinds)
             listed.append(entry)
         return listed

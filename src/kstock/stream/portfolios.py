@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +26,7 @@ from kstock.portfolio.service import HoldingRow, PortfolioNotFoundError, portfol
 from kstock.stream.broker import Broker
 from kstock.stream.connection import Connection
 from kstock.stream.protocol import Clock, message, portfolio_frame
+from kstock.stream.watches import CodeIndex
 from kstock.stream.wire import Prepared
 
 log = structlog.get_logger("kstock.stream.portfolios")
@@ -54,7 +54,7 @@ class PortfolioWatcher:
         self._sessionmaker = sessionmaker
         self._snapshot = snapshot
         self._watches: dict[str, _Watch] = {}
-        self._by_code: dict[str, set[_Watch]] = defaultdict(set)
+        self._index: CodeIndex[_Watch] = CodeIndex()
         self._reloads: set[asyncio.Task[None]] = set()
         self._clock = Clock()
 
@@ -81,7 +81,7 @@ class PortfolioWatcher:
             watch = self._watches.get(key)
             if watch is None:
                 watch = self._watches[key] = _Watch(key, connection.principal, header, holdings)
-                self._index(watch)
+                self._index.add(watch)
         watch.connections.add(connection)
         connection.portfolios.add(key)
         return self._frame(watch, self._clock.iso())
@@ -98,30 +98,15 @@ class PortfolioWatcher:
             return
         watch.connections.discard(connection)
         if not watch.connections:
-            self._unindex(watch)
+            self._index.remove(watch)
             del self._watches[key]
 
     def forget(self, connection: Connection) -> None:
         for key in list(connection.portfolios):
             self.unwatch(connection, key)
 
-    def _index(self, watch: _Watch) -> None:
-        for code in watch.codes:
-            self._by_code[code].add(watch)
-
-    def _unindex(self, watch: _Watch) -> None:
-        for code in watch.codes:
-            watchers = self._by_code.get(code)
-            if watchers is not None:
-                watchers.discard(watch)
-                if not watchers:
-                    del self._by_code[code]
-
     def prices_moved(self, codes: Iterable[str]) -> None:
-        by_code = self._by_code
-        for code in codes:
-            for watch in by_code.get(code, ()):
-                watch.dirty = True
+        self._index.prices_moved(codes)
 
     def changed(self, raw_id: str) -> None:
         """A write to the portfolio committed somewhere: reload its holdings if someone here watches it."""
@@ -145,9 +130,9 @@ class PortfolioWatcher:
         except Exception:
             log.exception("portfolio_reload_failed", portfolio_id=watch.portfolio_id)
             return
-        self._unindex(watch)
+        self._index.remove(watch)
         watch.header, watch.holdings = header, holdings
-        self._index(watch)
+        self._index.add(watch)
         watch.dirty = True
 
     def _frame(self, watch: _Watch, timestamp: str) -> Prepared:

@@ -38,6 +38,7 @@ class Kind(StrEnum):
 
 UPDATE_TYPES: Final = {Kind.PRICE: b"price_update", Kind.ORDERBOOK: b"orderbook_update"}
 TARGET_KEYS: Final = ("stock_code", "stock_codes", "market", "sector", "portfolio_id", "account_id")
+OWNED_SCOPES: Final = ("portfolio_id", "account_id")  # one's own portfolio or paper-trading account: no channels
 MAX_CODES_PER_MESSAGE: Final = 2_000
 
 
@@ -166,7 +167,7 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
             raise ProtocolError(ErrorCode.INVALID_MESSAGE, f"'{key}' must be a non-empty string")
         targets = (Target(key, value.strip()),)
     kinds = _kinds(message.get("channels"))
-    if key in ("portfolio_id", "account_id") and "channels" in message:
+    if key in OWNED_SCOPES and "channels" in message:
         raise ProtocolError(ErrorCode.INVALID_MESSAGE, f"A {key.removesuffix('_id')} subscription has no 'channels'")
     return ClientMessage(kind, targets, kinds)
 

@@ -10,9 +10,12 @@ from collections.abc import Iterable
 
 from kstock.errors import AppError
 from kstock.identity.tiers import TierLimitError, quota_limit, require_quota, require_tier
+from kstock.stream.accounts import AccountWatcher
 from kstock.stream.connection import Connection, Subscription
 from kstock.stream.hub import Hub, channel_of
+from kstock.stream.portfolios import PortfolioWatcher
 from kstock.stream.protocol import (
+    OWNED_SCOPES,
     ClientMessage,
     ErrorCode,
     Kind,
@@ -86,40 +89,31 @@ def _check_tier(hub: Hub, connection: Connection, kinds: Iterable[Kind], new_cod
         raise ProtocolError(code, exc.message, details) from exc
 
 
-async def _subscribe_account(hub: Hub, connection: Connection, request: ClientMessage, target: Target) -> None:
-    if hub.accounts is None:
-        raise ProtocolError(ErrorCode.UNAVAILABLE, "Account streams are not available on this server")
+async def _subscribe_owned(hub: Hub, connection: Connection, request: ClientMessage, target: Target) -> None:
+    """A portfolio's or a paper-trading account's channel: the owner's only; its current state follows the ack."""
+    if target.scope == "portfolio_id":
+        watcher: PortfolioWatcher | AccountWatcher | None = hub.portfolios
+        what, unavailable, offer_key = "Portfolio", "Live P&L is not available on this server", "portfolio"
+    else:
+        watcher = hub.accounts
+        what, unavailable, offer_key = "Account", "Account streams are not available on this server", "account_pnl"
+    if watcher is None:
+        raise ProtocolError(ErrorCode.UNAVAILABLE, unavailable)
     first: Prepared | None = None
     if target.key not in connection.subscriptions:
         try:
-            first = await hub.accounts.watch(connection, target.value)
+            first = await watcher.watch(connection, target.value)
         except AppError as exc:  # not found, or another user's: the same answer, nothing else
-            raise ProtocolError(ErrorCode.NOT_FOUND, "Account not found", {"account_id": target.value}) from exc
+            raise ProtocolError(ErrorCode.NOT_FOUND, f"{what} not found", {target.scope: target.value}) from exc
         connection.subscriptions[target.key] = Subscription(target, frozenset(), ())
     _ack(hub, connection, "subscribed", request)
-    if first is not None and not connection.offer(("account_pnl", target.value), first):
+    if first is not None and not connection.offer((offer_key, target.value), first):
         hub.note_blocked(connection)
 
 
 async def subscribe(hub: Hub, connection: Connection, request: ClientMessage) -> None:
-    if request.targets and request.targets[0].scope == "account_id":
-        await _subscribe_account(hub, connection, request, request.targets[0])
-        return
-    portfolio_targets = [t for t in request.targets if t.scope == "portfolio_id"]
-    if portfolio_targets:
-        target = portfolio_targets[0]
-        if hub.portfolios is None:
-            raise ProtocolError(ErrorCode.UNAVAILABLE, "Live P&L is not available on this server")
-        first: Prepared | None = None
-        if target.key not in connection.subscriptions:
-            try:
-                first = await hub.portfolios.watch(connection, target.value)
-            except AppError as exc:  # not found, or another user's: the same answer, nothing else
-                raise ProtocolError(ErrorCode.NOT_FOUND, "Portfolio not found", {"portfolio_id": target.value}) from exc
-            connection.subscriptions[target.key] = Subscription(target, frozenset(), ())
-        _ack(hub, connection, "subscribed", request)
-        if first is not None and not connection.offer(("portfolio", target.value), first):
-            hub.note_blocked(connection)
+    if request.targets and request.targets[0].scope in OWNED_SCOPES:
+        await _subscribe_owned(hub, connection, request, request.targets[0])
         return
     plan: list[tuple[Target, tuple[str, ...], frozenset[Kind]]] = []
     new_codes: set[str] = set()
@@ -189,7 +183,7 @@ async def unsubscribe(hub: Hub, connection: Connection, request: ClientMessage) 
 
 def _ack(hub: Hub, connection: Connection, kind: str, request: ClientMessage) -> None:
     fields = request.echo()
-    if request.targets and request.targets[0].scope not in ("portfolio_id", "account_id"):
+    if request.targets and request.targets[0].scope not in OWNED_SCOPES:
         fields["channels"] = sorted(request.kinds)
     limit = quota_limit(connection.principal, "stream_codes")
     _reply(

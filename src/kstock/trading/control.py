@@ -251,7 +251,7 @@ async def signals(
 
 
 async def stop_plan(
-    session: AsyncSession, account: TradingAccount, quotes: dict[str, Quote], prices: Prices, schedule: CostSchedule
+    session: AsyncSession, account: TradingAccount, quotes: dict[str, Quote], prices: Prices
 ) -> dict[str, Any]:
     """What ``stop`` would do: the open orders it cancels and the positions it sells at the market."""
     orders = await open_orders(session, account.id)

@@ -33,7 +33,7 @@ from kstock.market.service import StockNotFoundError, normalize_code
 from kstock.market.snapshot import MarketSnapshot
 from kstock.trading import control, events, service
 from kstock.trading.costs import Side
-from kstock.trading.market import MarketView, Quote
+from kstock.trading.market import MarketView, Quote, snapshot_prices
 from kstock.trading.models import TradingOrder, TradingStrategy
 from kstock.trading.orders import OrderType, TimeInForce
 from kstock.trading.risk_state import AccountState
@@ -72,16 +72,6 @@ class StrategyNotFoundError(NotFoundError):
     code = "STRATEGY_NOT_FOUND"
 
 
-def prices_from(snapshot: MarketSnapshot) -> service.Prices:
-    def price(code: str) -> int | None:
-        detail = snapshot.get(code)
-        latest = detail.get("latest_price") if detail else None
-        close = latest.get("close_price") if latest else None
-        return int(close) if close else None
-
-    return price
-
-
 def _view(request: Request, snapshot: MarketSnapshot) -> MarketView:
     return MarketView(getattr(request.app.state, "broker", None), snapshot)
 
@@ -115,7 +105,7 @@ async def _quotes(view: MarketView, snapshot: MarketSnapshot, codes: list[str]) 
 async def _account_body(
     session: SessionDep, account: Any, snapshot: MarketSnapshot, view: MarketView
 ) -> dict[str, Any]:
-    prices = prices_from(snapshot)
+    prices = snapshot_prices(snapshot)
     positions = await service.positions_of(session, account.id)
     body = service.account_dict(account, positions, prices)
     equity = body["equity"]
@@ -196,7 +186,7 @@ async def create_account(
     account = await service.create_account(
         session, principal, request.app.state.settings, body.name, body.starting_cash
     )
-    return JSONResponse(service.account_dict(account, [], prices_from(snapshot)), status_code=201)
+    return JSONResponse(service.account_dict(account, [], snapshot_prices(snapshot)), status_code=201)
 
 
 @router.get(
@@ -208,10 +198,10 @@ async def create_account(
 )
 @endpoint_class("data")
 async def list_accounts(session: SessionDep, snapshot: SnapshotDep, principal: CurrentPrincipal) -> Response:
-    prices = prices_from(snapshot)
-    items = []
-    for account in await service.list_accounts(session, principal):
-        items.append(service.account_dict(account, await service.positions_of(session, account.id), prices))
+    prices = snapshot_prices(snapshot)
+    accounts = await service.list_accounts(session, principal)
+    positions = await service.open_positions(session, [account.id for account in accounts])
+    items = [service.account_dict(account, positions[account.id], prices) for account in accounts]
     return JSONResponse(
         {"accounts": items, "meta": {"count": len(items), "limit": quota_limit(principal, "trading_accounts")}}
     )
@@ -251,7 +241,7 @@ async def reset_account(
     account = await service.reset_account(session, principal, account_id, body.starting_cash if body else None)
     _publish_after_commit(request, session)
     await audit_event(request, "trading.account_reset", principal=principal, details={"account_id": str(account_id)})
-    return JSONResponse(service.account_dict(account, [], prices_from(snapshot)))
+    return JSONResponse(service.account_dict(account, [], snapshot_prices(snapshot)))
 
 
 @router.delete(
@@ -311,7 +301,7 @@ async def preview_order(
     now = utcnow()
     schedule = service.cost_schedule(settings)
     assessment = await service.assess(
-        session, account, _request(body, code), quote, prices_from(snapshot), schedule, now
+        session, account, _request(body, code), quote, snapshot_prices(snapshot), schedule, now
     )
     secret = settings.secret_key.get_secret_value()
     signed = service.create_preview(secret, account, assessment, settings.trading_preview_ttl_s, now)
@@ -363,11 +353,11 @@ async def execute_order(
     quote = await _view(request, snapshot).quote(
         order_request.stock_code, _stock(snapshot, order_request.stock_code)[1]
     )
-    assessment = await service.assess(session, account, order_request, quote, prices_from(snapshot), schedule, now)
+    assessment = await service.assess(session, account, order_request, quote, snapshot_prices(snapshot), schedule, now)
     order = await service.place_order(
         session, account, assessment, schedule, now, preview_id=preview.id, idempotency_key=idempotency_key
     )
-    await service.after_activity(session, account, prices_from(snapshot))
+    await service.after_activity(session, account, snapshot_prices(snapshot))
     _publish_after_commit(request, session)
     return _order_response(order, await service.fills_of(session, order.id), replayed=False)
 
@@ -459,7 +449,7 @@ async def account_status(
     session: SessionDep, snapshot: SnapshotDep, principal: CurrentPrincipal, account_id: AccountId
 ) -> Response:
     account = await service.owned_account(session, principal, account_id)
-    return JSONResponse(await control.status(session, account, prices_from(snapshot), utcnow()))
+    return JSONResponse(await control.status(session, account, snapshot_prices(snapshot), utcnow()))
 
 
 @router.get(
@@ -478,7 +468,7 @@ async def account_portfolio(
     for position in await service.positions_of(session, account.id):
         detail = snapshot.get(position.stock_code)
         sectors[position.stock_code] = detail.get("sector") if detail else None
-    return JSONResponse(await control.portfolio(session, account, prices_from(snapshot), sectors))
+    return JSONResponse(await control.portfolio(session, account, snapshot_prices(snapshot), sectors))
 
 
 @router.get(
@@ -494,7 +484,7 @@ async def account_risk(
     session: SessionDep, snapshot: SnapshotDep, principal: CurrentPrincipal, account_id: AccountId
 ) -> Response:
     account = await service.owned_account(session, principal, account_id)
-    prices = prices_from(snapshot)
+    prices = snapshot_prices(snapshot)
     equity = service.equity_of(account, await service.positions_of(session, account.id), prices)
     return JSONResponse(control.risk(account, equity, utcnow()))
 
@@ -539,7 +529,7 @@ async def account_performance(
     days: Annotated[int, Query(ge=1, le=3650, description="calendar days back")] = 30,
 ) -> Response:
     account = await service.owned_account(session, principal, account_id)
-    return JSONResponse(await control.performance(session, account, prices_from(snapshot), days, utcnow()))
+    return JSONResponse(await control.performance(session, account, snapshot_prices(snapshot), days, utcnow()))
 
 
 @router.get(
@@ -616,9 +606,9 @@ async def stop_account(
     positions = await service.positions_of(session, account.id)
     quotes = await _quotes(_view(request, snapshot), snapshot, [p.stock_code for p in positions])
     schedule = service.cost_schedule(request.app.state.settings)
-    prices = prices_from(snapshot)
+    prices = snapshot_prices(snapshot)
     if not confirm:
-        plan = await control.stop_plan(session, account, quotes, prices, schedule)
+        plan = await control.stop_plan(session, account, quotes, prices)
         return JSONResponse({**plan, "confirmed": False, "confirm_with": {"confirm": True}})
     result = await control.stop(session, account, quotes, prices, schedule, utcnow())
     await service.after_activity(session, account, prices)

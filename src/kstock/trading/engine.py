@@ -23,7 +23,7 @@ import datetime as dt
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -233,71 +233,72 @@ class TradingEngine:
 
     # -- the trading day ---------------------------------------------------------------------------------------
 
-    async def start_day(self, day: dt.date, now: dt.datetime) -> None:
-        """Lift automatic restrictions and take the start-of-day equity of every account."""
-        async with self.sessionmaker() as session:
-            ids = list((await session.execute(select(TradingAccount.id))).scalars())
-        for account_id in ids:
+    async def _for_each_account(
+        self,
+        account_ids: Iterable[uuid.UUID],
+        work: Callable[[AsyncSession, TradingAccount], Awaitable[None]],
+        failure: str,
+    ) -> None:
+        """``work`` on each account in a transaction of its own under its lock, its events published after the
+        commit; one account's failure is logged (``failure``) and counted, and the others go on."""
+        for account_id in account_ids:
             try:
                 async with self.sessionmaker() as session:
                     async with session.begin():
-                        account = await lock_account(session, account_id)
-                        if account.equity_date is not None and account.equity_date >= day:
-                            continue
-                        equity = equity_of(account, await positions_of(session, account.id), self.price)
-                        state = start_of_day(AccountState(account.state))
-                        if state.value != account.state:
-                            record_event(
-                                session,
-                                account,
-                                "risk_state_changed",
-                                {"from": account.state, "to": state.value, "reasons": ["a new trading day"]},
-                            )
-                            account.state, account.state_reason = state.value, None
-                        account.start_of_day_equity = equity
-                        account.equity_date = day
+                        await work(session, await lock_account(session, account_id))
                     pending = events.take_pending(session)
                 await events.publish(self.broker, pending)
             except Exception:
                 self.stats.errors += 1
-                log.exception("trading_start_day_failed", account_id=str(account_id))
+                log.exception(failure, account_id=str(account_id))
+
+    async def _holders(self) -> set[uuid.UUID]:
+        """The accounts holding an open position."""
+        statement = select(TradingPosition.account_id).where(TradingPosition.quantity > 0)
+        async with self.sessionmaker() as session:
+            return set((await session.execute(statement)).scalars())
+
+    async def start_day(self, day: dt.date, now: dt.datetime) -> None:
+        """Lift automatic restrictions and take the start-of-day equity of every account."""
+
+        async def open_day(session: AsyncSession, account: TradingAccount) -> None:
+            if account.equity_date is not None and account.equity_date >= day:
+                return
+            equity = equity_of(account, await positions_of(session, account.id), self.price)
+            state = start_of_day(AccountState(account.state))
+            if state.value != account.state:
+                record_event(
+                    session,
+                    account,
+                    "risk_state_changed",
+                    {"from": account.state, "to": state.value, "reasons": ["a new trading day"]},
+                )
+                account.state, account.state_reason = state.value, None
+            account.start_of_day_equity = equity
+            account.equity_date = day
+
+        async with self.sessionmaker() as session:
+            ids = list((await session.execute(select(TradingAccount.id))).scalars())
+        await self._for_each_account(ids, open_day, "trading_start_day_failed")
 
     async def close_day(self, day: dt.date, now: dt.datetime) -> int:
         """Expire the open orders of ``day`` and earlier; keep each account's closing equity."""
+        expired = 0
+
+        async def expire(session: AsyncSession, account: TradingAccount) -> None:
+            nonlocal expired
+            statement = select(TradingOrder).where(
+                TradingOrder.account_id == account.id, TradingOrder.status == OPEN, TradingOrder.trade_date <= day
+            )
+            for order in (await session.execute(statement)).scalars():
+                close_order(session, account, order, EXPIRED, f"day order expired at the close of {day}", now)
+                expired += 1
+            await after_activity(session, account, self.price)
+
         statement = select(TradingOrder.account_id).where(TradingOrder.status == OPEN, TradingOrder.trade_date <= day)
         async with self.sessionmaker() as session:
-            accounts = set((await session.execute(statement)).scalars())
-            holders = set(
-                (
-                    await session.execute(select(TradingPosition.account_id).where(TradingPosition.quantity > 0))
-                ).scalars()
-            )
-        expired = 0
-        for account_id in accounts | holders:
-            try:
-                async with self.sessionmaker() as session:
-                    async with session.begin():
-                        account = await lock_account(session, account_id)
-                        orders = (
-                            await session.execute(
-                                select(TradingOrder).where(
-                                    TradingOrder.account_id == account_id,
-                                    TradingOrder.status == OPEN,
-                                    TradingOrder.trade_date <= day,
-                                )
-                            )
-                        ).scalars()
-                        for order in orders:
-                            close_order(
-                                session, account, order, EXPIRED, f"day order expired at the close of {day}", now
-                            )
-                            expired += 1
-                        await after_activity(session, account, self.price)
-                    pending = events.take_pending(session)
-                await events.publish(self.broker, pending)
-            except Exception:
-                self.stats.errors += 1
-                log.exception("trading_close_day_failed", account_id=str(account_id))
+            with_orders = set((await session.execute(statement)).scalars())
+        await self._for_each_account(with_orders | await self._holders(), expire, "trading_close_day_failed")
         self.stats.expired += expired
         self._loaded_at = float("-inf")
         await self.reload()
@@ -305,20 +306,8 @@ class TradingEngine:
 
     async def evaluate_risk(self, now: dt.datetime) -> None:
         """Revalue accounts holding positions (once per market minute) and latch their risk states."""
-        async with self.sessionmaker() as session:
-            holders = set(
-                (
-                    await session.execute(select(TradingPosition.account_id).where(TradingPosition.quantity > 0))
-                ).scalars()
-            )
-        for account_id in holders:
-            try:
-                async with self.sessionmaker() as session:
-                    async with session.begin():
-                        account = await lock_account(session, account_id)
-                        await after_activity(session, account, self.price)
-                    pending = events.take_pending(session)
-                await events.publish(self.broker, pending)
-            except Exception:
-                self.stats.errors += 1
-                log.exception("trading_risk_evaluation_failed", account_id=str(account_id))
+
+        async def revalue(session: AsyncSession, account: TradingAccount) -> None:
+            await after_activity(session, account, self.price)
+
+        await self._for_each_account(await self._holders(), revalue, "trading_risk_evaluation_failed")

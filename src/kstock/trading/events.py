@@ -36,10 +36,6 @@ def take_pending(session: AsyncSession) -> list[tuple[uuid.UUID, dict[str, Any]]
     return events
 
 
-def discard_pending(session: AsyncSession) -> None:
-    session.info.pop(_PENDING, None)
-
-
 async def publish(broker: Broker | None, events: list[tuple[uuid.UUID, dict[str, Any]]]) -> None:
     """Send committed events; a broker outage loses the notification, never the write (it is in the database)."""
     if broker is None or not events:

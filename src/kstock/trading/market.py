@@ -14,6 +14,7 @@ the next trading day after the close (an order placed in the evening waits for t
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,12 +83,27 @@ def parse_book(code: str, data: bytes, phase: Phase | None = None) -> OrderBook:
     )
 
 
+def snapshot_prices(snapshot: MarketSnapshot | None) -> Callable[[str], int | None]:
+    """The price each instance values positions at: the snapshot's live close (the feed's ticks keep it current);
+    None for a stock without one."""
+
+    def price(code: str) -> int | None:
+        if snapshot is None or not snapshot.loaded:
+            return None
+        detail = snapshot.get(code)
+        latest = detail.get("latest_price") if detail else None
+        close = latest.get("close_price") if latest else None
+        return int(close) if close else None
+
+    return price
+
+
 class MarketView:
     """Quotes from the feed's retained messages (any API instance, any broker backend)."""
 
     def __init__(self, broker: Broker | None, snapshot: MarketSnapshot | None) -> None:
         self.broker = broker
-        self.snapshot = snapshot
+        self._stored_close = snapshot_prices(snapshot)
 
     async def feed_status(self) -> dict[str, Any] | None:
         if self.broker is None:
@@ -123,14 +139,6 @@ class MarketView:
         if base_price is None:
             base_price = _book_mid(book) or 0
         return Quote(code, market, book, base_price, last_price, market_time, fed=book_message is not None)
-
-    def _stored_close(self, code: str) -> int | None:
-        if self.snapshot is None or not self.snapshot.loaded:
-            return None
-        detail = self.snapshot.get(code)
-        latest = detail.get("latest_price") if detail else None
-        close = latest.get("close_price") if latest else None
-        return int(close) if close else None
 
 
 def _book_mid(book: OrderBook) -> int | None:

@@ -61,7 +61,6 @@ OPEN = "open"
 FILLED = "filled"
 CANCELLED = "cancelled"
 EXPIRED = "expired"
-CLOSED_STATUSES = frozenset({FILLED, CANCELLED, EXPIRED})
 
 
 class AccountNotFoundError(NotFoundError):
@@ -208,13 +207,23 @@ def record_event(session: AsyncSession, account: TradingAccount, kind: str, deta
 # -- valuation -------------------------------------------------------------------------------------------------
 
 
-async def positions_of(
-    session: AsyncSession, account_id: uuid.UUID, *, open_only: bool = True
-) -> list[TradingPosition]:
-    statement = select(TradingPosition).where(TradingPosition.account_id == account_id)
-    if open_only:
-        statement = statement.where(TradingPosition.quantity > 0)
-    return list((await session.execute(statement.order_by(TradingPosition.stock_code))).scalars())
+async def open_positions(
+    session: AsyncSession, account_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[TradingPosition]]:
+    """The open positions of several accounts in one query, by account, each in stock-code order."""
+    statement = (
+        select(TradingPosition)
+        .where(TradingPosition.account_id.in_(account_ids), TradingPosition.quantity > 0)
+        .order_by(TradingPosition.stock_code)
+    )
+    by_account: dict[uuid.UUID, list[TradingPosition]] = {account_id: [] for account_id in account_ids}
+    for position in (await session.execute(statement)).scalars():
+        by_account[position.account_id].append(position)
+    return by_account
+
+
+async def positions_of(session: AsyncSession, account_id: uuid.UUID) -> list[TradingPosition]:
+    return (await open_positions(session, [account_id]))[account_id]
 
 
 def mark(position: TradingPosition, prices: Prices) -> int:
