@@ -343,7 +343,9 @@ async def run_instance(args: argparse.Namespace, compression: bool, measure_all:
         report["rss_per_connection_kb"] = (after - before) / max(1, len(hub.connections)) / 1024
         report["rss_total_mb"] = after / 1024 / 1024
         if measure_all:
-            report["wire"] = type(next(iter(hub.rooms[f"price:{FANOUT_CODE}"])).wire).__name__
+            fanout_room = hub.rooms[f"price:{FANOUT_CODE}"]
+            report["wire"] = type(next(iter(fanout_room)).wire).__name__
+            report["direct"] = len(fanout_room.direct)
             report["fanout"] = await measure_fanout(hub, args.rounds)
             ctx = mp.get_context("spawn")
             done = ctx.Queue()
@@ -383,7 +385,10 @@ async def main_async(args: argparse.Namespace) -> None:
     print(f"machine: {machine()}")
     print(f"connections: {args.connections} over {args.clients} client processes, loopback, one API instance")
     off = await run_instance(args, compression=False, measure_all=True)
-    print(f"wire: {off['wire']} (prepared frames straight to the socket)")
+    print(
+        f"wire: {off['wire']} (prepared frames straight to the socket); "
+        f"{off['direct']} of {off['connections']} connections written to directly"
+    )
     print(
         f"RSS per idle connection, compression off: {off['rss_per_connection_kb']:.1f} KB "
         f"({off['connections']} connections, instance RSS {off['rss_total_mb']:.0f} MB)  target <= 20 KB"

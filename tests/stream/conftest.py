@@ -42,7 +42,8 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     # As `kstock serve` runs it (its HTTP protocol, the sans-I/O WebSocket protocol), minus the factory and lifespan.
-    options = {**uvicorn_options(Settings()), "factory": False, "lifespan": "off", "log_level": "warning"}
+    settings: Settings = app.state.settings
+    options = {**uvicorn_options(settings), "factory": False, "lifespan": "off", "log_level": "warning"}
     config = uvicorn.Config(app, **options)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 from collections.abc import Mapping
+from typing import Any
 
 import orjson
 import pytest
@@ -79,6 +81,151 @@ async def test_a_stuck_client_is_dropped_and_never_slows_the_others(db_factory: 
             # The fast client is untouched.
             await broker.publish(f"orderbook:{codes[0]}", BOOK)
             assert (await receive_type(fast, "orderbook_update"))["stock_code"] == codes[0]
+
+
+def server_frames(data: bytes) -> tuple[list[dict[str, Any]], bytes]:
+    """The text messages in a server's (unmasked) byte stream, and the bytes of an unfinished frame."""
+    messages = []
+    while len(data) >= 2:
+        size, start = data[1] & 0x7F, 2
+        if size == 126:
+            size, start = int.from_bytes(data[2:4], "big"), 4
+        elif size == 127:
+            size, start = int.from_bytes(data[2:10], "big"), 10
+        if len(data) < start + size:
+            break
+        if data[0] & 0x0F == 0x1:
+            messages.append(orjson.loads(data[start : start + size]))
+        data = data[start + size :]
+    return messages, data
+
+
+async def test_a_full_socket_leaves_the_direct_path_and_returns_once_it_drains(db_factory: DatabaseFactory) -> None:
+    """A connection whose socket fills is moved out of the rooms' direct part (its frames conflate in its buffer,
+    in order), and back once it reads again; a fast client stays on the direct path throughout."""
+    settings = await stream_settings(db_factory, "stream_flow", ws_slow_client_s=60.0, ws_batch_window_ms=20)
+    async with stream_app(settings) as stream:
+        codes = codes_of(stream)[:40]
+        subscribe = {"type": "subscribe", "stock_codes": codes, "channels": ["orderbook"]}
+        port = int(stream.url.rsplit(":", 1)[1])
+        stuck = await asyncio.to_thread(stuck_client, port, stream.pro.access_token, subscribe)
+        async with stream.connect(stream.basic) as fast:
+            await request(fast, {**subscribe, "stock_codes": codes[:1]}, "subscribed")
+            hub = stream.app.state.hub
+            room = hub.rooms[f"orderbook:{codes[0]}"]
+            await quiet(fast, 0.2)
+            slow = next(c for c in hub.connections if c.principal.user_id == stream.pro.id)
+            quick = next(c for c in hub.connections if c.principal.user_id == stream.basic.id)
+            assert slow.transport is not None
+            assert slow in room
+            assert slow.transport in room.direct
+            broker = stream.app.state.broker
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            while not (slow in room.queued and slow.pending) and loop.time() - started < 20:
+                await broker.publish_many([(f"orderbook:{code}", BOOK) for code in codes])
+                await quiet(fast, 0.03)
+            assert slow in room.queued
+            assert slow.pending
+            assert len(slow.pending) <= len(codes) + 1  # one per channel (plus a control reply at most)
+            assert quick.transport in room.direct
+
+            stop = threading.Event()
+            reader = asyncio.create_task(asyncio.to_thread(_read_until, stuck, stop))
+            started = loop.time()
+            while (slow.pending or slow.transport not in room.direct) and loop.time() - started < 20:
+                await broker.publish_many([(f"orderbook:{code}", BOOK) for code in codes[:2]])
+                await asyncio.sleep(0.05)
+            assert slow.transport in room.direct
+            assert not slow.pending
+            published = await stream.publish(f"orderbook:{codes[0]}", BOOK)
+            await asyncio.sleep(0.3)
+            stop.set()
+            messages, _ = server_frames(await reader)
+            stuck.close()
+            updates = [m for m in messages if m["type"] == "orderbook_update" and m["stock_code"] == codes[0]]
+            sequences = [m["sequence"] for m in updates]
+            assert sequences == sorted(sequences)
+            assert len(set(sequences)) == len(sequences)
+            assert sequences[-1] == published  # and the newest state reached it on the direct path
+            assert hub.slow_clients_dropped == 0
+
+
+async def test_compressed_connections_get_the_same_updates_through_their_own_protocol(
+    db_factory: DatabaseFactory,
+) -> None:
+    """With permessage-deflate on, a client that negotiates it is served through its connection's compressor
+    (never the shared prepared bytes) next to one that does not, and both read the same update."""
+    settings = await stream_settings(db_factory, "stream_deflate", ws_compression=True, ws_batch_window_ms=20)
+    async with stream_app(settings) as stream:
+        code = codes_of(stream)[0]
+        hub = stream.app.state.hub
+        async with (
+            stream.connect(stream.basic, compression="deflate") as deflated,
+            stream.connect(stream.pro, compression=None) as plain,
+        ):
+            for ws in (deflated, plain):
+                await request(ws, {"type": "subscribe", "stock_code": code}, "subscribed")
+                await quiet(ws, 0.1)
+            assert deflated.protocol.extensions  # negotiated
+            assert not plain.protocol.extensions
+            room = hub.rooms[f"price:{code}"]
+            by_user = {c.principal.user_id: c for c in room}
+            assert by_user[stream.basic.id].transport is None  # compressing: not on the direct path
+            assert by_user[stream.basic.id] in room.queued
+            assert by_user[stream.pro.id].transport in room.direct
+            for price in (70_000, 70_100):
+                sequence = await stream.publish(f"price:{code}", {"current_price": price, "volume": 1})
+                for ws in (deflated, plain):
+                    update = await receive_type(ws, "price_update")
+                    assert update["sequence"] == sequence
+                    assert update["data"]["current_price"] == price
+
+
+async def test_a_socket_closed_under_the_fan_out_loop_does_not_stop_it(db_factory: DatabaseFactory) -> None:
+    """The race the loop guards against: a transport whose handle closed before its connection left the direct
+    part. Under uvloop its write then raises (asyncio's ignores it); the loop goes on to the others, and the
+    connection is moved out."""
+    settings = await stream_settings(db_factory, "stream_closed", ws_batch_window_ms=20)
+    async with stream_app(settings) as stream:
+        code = codes_of(stream)[0]
+        hub = stream.app.state.hub
+        async with stream.connect(stream.basic) as victim_ws, stream.connect(stream.pro) as other:
+            for ws in (victim_ws, other):
+                await request(ws, {"type": "subscribe", "stock_code": code}, "subscribed")
+                await quiet(ws, 0.1)
+            room = hub.rooms[f"price:{code}"]
+            victim = next(c for c in room if c.principal.user_id == stream.basic.id)
+            # Closed, before the loss reaches the protocol; the transport as uvloop's is once its handle is gone.
+            room.direct.pop(victim.transport)
+            victim.transport.abort()
+            transport = victim.transport = _ClosedHandle()
+            room.direct = {transport: victim, **room.direct}  # first, so the others come after the failure
+            sequence = await stream.publish(f"price:{code}", {"current_price": 71_000, "volume": 1})
+            update = await receive_type(other, "price_update")
+            assert update["sequence"] == sequence
+            await asyncio.sleep(0.1)
+            assert victim not in room  # the loss reached the hub: it left
+            assert len(room) == 1
+
+
+class _ClosedHandle:
+    def write(self, data: bytes) -> None:
+        raise RuntimeError("unable to perform operation on <TCPTransport closed=True>; the handler is closed")
+
+
+def _read_until(sock: socket.socket, stop: threading.Event) -> bytes:
+    sock.settimeout(0.1)
+    chunks = []
+    while not stop.is_set():
+        try:
+            chunk = sock.recv(1 << 20)
+        except TimeoutError:
+            continue
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _read_to_close(sock: socket.socket) -> bytes:

@@ -6,20 +6,22 @@ from typing import Any
 
 from kstock.config import Settings
 from kstock.gateway.protocol import HTTP_PROTOCOL
+from kstock.stream.wire import StreamProtocol
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """HTTP on uvicorn's httptools protocol writing each response's head with its body
-    (:mod:`kstock.gateway.protocol`); WebSockets on uvicorn's sans-I/O protocol (the stream writes prepared frames
-    through it), with the stream's limits: protocol pings that drop dead peers, the largest client message, and
-    permessage-deflate only when enabled (it costs tens of kilobytes per connection)."""
+    (:mod:`kstock.gateway.protocol`); WebSockets on uvicorn's sans-I/O protocol, reporting its sockets' flow
+    control to the stream (:class:`kstock.stream.wire.StreamProtocol`: the stream writes prepared frames straight
+    to the sockets that can take them), with the stream's limits: protocol pings that drop dead peers, the largest
+    client message, and permessage-deflate only when enabled (it costs tens of kilobytes per connection)."""
     return {
         "factory": True,
         "http": HTTP_PROTOCOL,
         "log_level": settings.log_level.lower(),
         "access_log": False,
         "proxy_headers": True,
-        "ws": "websockets-sansio",
+        "ws": StreamProtocol,
         "ws_max_size": settings.ws_max_message_bytes,
         "ws_ping_interval": settings.ws_ping_interval_s,
         "ws_ping_timeout": settings.ws_ping_timeout_s,

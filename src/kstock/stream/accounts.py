@@ -100,7 +100,7 @@ class AccountWatcher:
                 self._index.add(watch)
                 await self._broker.subscribe(CHANNEL_PREFIX + key)
         watch.connections.add(connection)
-        connection.accounts.add(key)
+        connection.own("account", key)
         return self._pnl_frame(watch, self._clock.iso())
 
     async def unwatch(self, connection: Connection, raw_id: str) -> None:
@@ -108,7 +108,7 @@ class AccountWatcher:
             key = str(uuid.UUID(raw_id))
         except ValueError:
             return
-        connection.accounts.discard(key)
+        connection.disown("account", key)
         watch = self._watches.get(key)
         if watch is None:
             return
@@ -119,7 +119,7 @@ class AccountWatcher:
             await self._broker.unsubscribe(CHANNEL_PREFIX + key)
 
     async def forget(self, connection: Connection) -> None:
-        for key in list(connection.accounts):
+        for key in connection.owned_ids("account"):
             await self.unwatch(connection, key)
 
     def prices_moved(self, codes: Iterable[str]) -> None:

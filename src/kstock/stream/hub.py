@@ -8,6 +8,9 @@
 * **Nobody waits for a slow client**: offering never awaits. A connection whose socket is full keeps the newest
   frame per channel (:class:`~kstock.stream.connection.Connection`) and is closed with 1013 when it has not
   drained for ``ws_slow_client_s`` seconds.
+* **The fan-out loop writes and does nothing else**: a room keeps the connections that can take a prepared frame
+  on their transport now (:class:`Room`), moved in and out as their sockets report filling and draining, so
+  one update to 10,000 of them is 10,000 ``transport.write`` calls of the same bytes.
 * **Market state**: the feed's ``ticks`` channel (every trade of a step, compact) updates this instance's market
   snapshot, so screens, stock details and live P&L move with the market.
 """
@@ -17,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Final
 
 import orjson
@@ -41,6 +44,51 @@ _HEARTBEAT_TICK_S: Final = 1.0  # heartbeats go out in this many slices of the c
 
 
 _CHANNELS: dict[tuple[Kind, str], str] = {}
+
+
+class Room:
+    """The local subscribers of one channel, in two parts: ``direct`` maps the transports of connections that
+    take prepared frames on the socket right now to their connection (the fan-out's hot loop runs over its keys);
+    ``queued`` holds every other member (its socket is full, frames wait in its buffer, it compresses, or it is
+    served by another ASGI server), which goes through :meth:`Connection.offer`."""
+
+    __slots__ = ("direct", "queued")
+
+    def __init__(self) -> None:
+        self.direct: dict[Any, Connection] = {}
+        self.queued: set[Connection] = set()
+
+    def add(self, connection: Connection) -> None:
+        if connection.direct:
+            self.direct[connection.transport] = connection
+        else:
+            self.queued.add(connection)
+
+    def discard(self, connection: Connection) -> None:
+        if connection.transport is not None:
+            self.direct.pop(connection.transport, None)
+        self.queued.discard(connection)
+
+    def place(self, connection: Connection, direct: bool) -> None:
+        """Move a member to the part it belongs in now (no-op for a connection that is not a member)."""
+        if direct:
+            if connection in self.queued:
+                self.queued.discard(connection)
+                self.direct[connection.transport] = connection
+        elif self.direct.pop(connection.transport, None) is not None:
+            self.queued.add(connection)
+
+    def __len__(self) -> int:
+        return len(self.direct) + len(self.queued)
+
+    def __iter__(self) -> Iterator[Connection]:
+        yield from self.direct.values()
+        yield from self.queued
+
+    def __contains__(self, connection: object) -> bool:
+        return connection in self.queued or (
+            isinstance(connection, Connection) and self.direct.get(connection.transport) is connection
+        )
 
 
 def channel_of(kind: Kind, code: str) -> str:
@@ -73,12 +121,13 @@ class Hub:
         self.snapshot = snapshot
         self.settings = settings
         self.window_s = settings.ws_batch_window_ms / 1000
-        self.rooms: dict[str, set[Connection]] = {}
+        self.rooms: dict[str, Room] = {}
         self.connections: set[Connection] = set()
         self.latest: dict[str, Message] = {}  # newest message of every channel this instance subscribes
         self._window: dict[str, Message] = {}
         self._window_counts: dict[str, int] = {}
         self._blocked: set[Connection] = set()
+        self._moved: set[Connection] = set()  # connections whose sockets filled or drained since the last window
         self._clock = Clock()
         self._tasks: list[asyncio.Task[None]] = []
         self._room_lock = asyncio.Lock()
@@ -170,7 +219,7 @@ class Hub:
             for channel in channels:
                 room = self.rooms.get(channel)
                 if room is None:
-                    room = self.rooms[channel] = set()
+                    room = self.rooms[channel] = Room()
                     opened.append(channel)
                 room.add(connection)
             if opened:
@@ -197,10 +246,15 @@ class Hub:
 
     def register(self, connection: Connection) -> None:
         self.connections.add(connection)
+        connection.placement = self
+        connection.wire.watch_flow(connection)
 
     async def unregister(self, connection: Connection) -> None:
         self.connections.discard(connection)
+        connection.wire.watch_flow(None)
+        connection.placement = None
         self._blocked.discard(connection)
+        self._moved.discard(connection)
         await self.leave(connection, list(connection.channels))
         connection.channels.clear()
         if self.portfolios is not None:
@@ -248,6 +302,22 @@ class Hub:
 
     # -- the window --------------------------------------------------------------------------------------------
 
+    def flow_changed(self, connection: Connection) -> None:
+        """A connection's socket filled, drained or closed, or its buffer started or stopped holding frames: its
+        place in its rooms is settled before the next window's writes."""
+        self._moved.add(connection)
+        if connection.pending:
+            self._blocked.add(connection)
+
+    def _settle(self) -> None:
+        moved, self._moved = self._moved, set()
+        for connection in moved:
+            direct = connection.direct
+            for channel in connection.channels:
+                room = self.rooms.get(channel)
+                if room is not None:
+                    room.place(connection, direct)
+
     def flush(self) -> None:
         """End the window: one frame per changed channel, built once and offered to every connection of its room.
 
@@ -255,8 +325,11 @@ class Hub:
         """
         window, counts = self._window, self._window_counts
         self._window, self._window_counts = {}, {}
+        if self._moved:
+            self._settle()
         timestamp = self._clock.iso()
         single = len(window) == 1
+        direct_batches: dict[Connection, list[bytes]] = {}
         batches: dict[Connection, list[tuple[str, Prepared]]] = {}
         for channel, latest in window.items():
             room = self.rooms.get(channel)
@@ -267,18 +340,27 @@ class Hub:
             self.frames_conflated += conflated
             frame = Prepared(update_frame(Kind(kind), code, latest.data, latest.sequence, conflated, timestamp))
             self.frames_sent += len(room)
-            if single:  # the hot loop of a fan-out: one check and one write per connection
-                for connection in room:
-                    if connection.pending or not connection.wire.write(frame):
-                        connection.keep(channel, frame)
+            if single:  # the hot loop of a fan-out: one write per connection
+                self._write_direct(room.direct, frame.frame)
+                for connection in room.queued:
+                    if not connection.offer(channel, frame):
                         self._blocked.add(connection)
                 continue
-            for connection in room:
+            data = frame.frame
+            for connection in room.direct.values():
+                frames = direct_batches.get(connection)
+                if frames is None:
+                    direct_batches[connection] = [data]
+                else:
+                    frames.append(data)
+            for connection in room.queued:
                 batch = batches.get(connection)
                 if batch is None:
                     batches[connection] = [(channel, frame)]
                 else:
                     batch.append((channel, frame))
+        if direct_batches:
+            self._write_batches(direct_batches)
         for connection, batch in batches.items():
             if not connection.offer_many(batch):
                 self._blocked.add(connection)
@@ -289,6 +371,29 @@ class Hub:
             self._blocked.update(self.accounts.flush(timestamp))
         if self._blocked:
             self._service_blocked()
+
+    def _write_direct(self, direct: dict[Any, Connection], data: bytes) -> None:
+        """``data`` to every transport of ``direct``. A socket that fills reports it from inside ``write`` (it
+        leaves the direct part at the next window); one whose handle is already closed raises, and is moved."""
+        transports = iter(direct)
+        while True:
+            try:
+                for transport in transports:
+                    transport.write(data)
+                return
+            except Exception:  # closed under the loop: the connection's receive loop sees it and cleans up
+                self._moved.add(direct[transport])
+
+    def _write_batches(self, batches: dict[Connection, list[bytes]]) -> None:
+        """Several channels' frames to each direct connection's transport in one write."""
+        pairs = iter(batches.items())
+        while True:
+            try:
+                for connection, frames in pairs:
+                    connection.transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
+                return
+            except Exception:  # closed under the loop, as in _write_direct
+                self._moved.add(connection)
 
     def _service_blocked(self) -> None:
         now = time.monotonic()

@@ -83,7 +83,7 @@ class PortfolioWatcher:
                 watch = self._watches[key] = _Watch(key, connection.principal, header, holdings)
                 self._index.add(watch)
         watch.connections.add(connection)
-        connection.portfolios.add(key)
+        connection.own("portfolio", key)
         return self._frame(watch, self._clock.iso())
 
     def unwatch(self, connection: Connection, raw_id: str) -> None:
@@ -93,7 +93,7 @@ class PortfolioWatcher:
         except ValueError:
             return
         watch = self._watches.get(key)
-        connection.portfolios.discard(key)
+        connection.disown("portfolio", key)
         if watch is None:
             return
         watch.connections.discard(connection)
@@ -102,7 +102,7 @@ class PortfolioWatcher:
             del self._watches[key]
 
     def forget(self, connection: Connection) -> None:
-        for key in list(connection.portfolios):
+        for key in connection.owned_ids("portfolio"):
             self.unwatch(connection, key)
 
     def prices_moved(self, codes: Iterable[str]) -> None:

@@ -8,7 +8,10 @@ Two ways down to the socket:
 * :class:`PreparedWire`, for connections served by uvicorn's sans-I/O WebSocket protocol without compression:
   a server frame is never masked, so the bytes of one update are the same for every client. The hub prepares
   them once per window (:func:`prepare`) and each connection costs one ``transport.write``. With
-  permessage-deflate negotiated, the connection compresses through its own protocol object instead.
+  permessage-deflate negotiated, the connection compresses through its own protocol object instead. Under
+  :class:`StreamProtocol` (what ``kstock serve`` runs) the socket also reports when it fills, drains or is lost
+  (asyncio's flow control), so the hub keeps writable connections apart and writes to their transports without
+  asking each one first.
 * :class:`AsgiWire`, for any other ASGI server: the ASGI ``send`` coroutine is driven synchronously and only
   becomes a task when it has to wait for the socket.
 """
@@ -28,6 +31,37 @@ try:  # uvicorn's sans-I/O protocol over the websockets library; absent under ot
     from websockets.protocol import State
 except ImportError:  # pragma: no cover - uvicorn[standard] is a dependency
     WebSocketsSansIOProtocol = None  # type: ignore[assignment,misc]
+
+
+class FlowListener(Protocol):
+    def flow_changed(self) -> None:
+        """The socket filled (past the high-water mark), drained (below the low-water mark) or was lost."""
+
+
+if WebSocketsSansIOProtocol is not None:
+
+    class StreamProtocol(WebSocketsSansIOProtocol):
+        """uvicorn's sans-I/O WebSocket protocol that tells its stream connection when the socket fills, drains
+        or is lost. The transport calls these as its buffer crosses the water marks, from inside ``write``."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.flow_listener: FlowListener | None = None
+
+        def pause_writing(self) -> None:
+            super().pause_writing()
+            if self.flow_listener is not None:
+                self.flow_listener.flow_changed()
+
+        def resume_writing(self) -> None:
+            super().resume_writing()
+            if self.flow_listener is not None:
+                self.flow_listener.flow_changed()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            super().connection_lost(exc)
+            if self.flow_listener is not None:
+                self.flow_listener.flow_changed()
 
 
 class Prepared:
@@ -57,6 +91,17 @@ def prepare(text: str) -> Prepared:
 
 
 class Wire(Protocol):
+    # The socket's transport when prepared frames may be written to it directly, with its flow control reported
+    # to :meth:`watch_flow`'s listener; None when every frame must go through :meth:`write`.
+    transport: Any
+
+    def watch_flow(self, listener: FlowListener | None) -> None:
+        """Tell ``listener`` when the socket fills, drains or is lost (only where ``transport`` is set)."""
+
+    @property
+    def writable(self) -> bool:
+        """Open, and the socket's buffer is not paused above its high-water mark."""
+
     def write(self, frame: Prepared) -> bool:
         """Send now if the connection can take it; False when it is blocked (nothing was sent)."""
 
@@ -85,12 +130,15 @@ HIGH_WATER_BYTES = 64 * 1024
 class PreparedWire:
     """Writes prepared frames straight to the transport of uvicorn's sans-I/O protocol."""
 
-    __slots__ = ("_protocol", "_transport", "_compressed", "_buffered", "_write")
+    __slots__ = ("_protocol", "_transport", "_compressed", "_buffered", "_write", "transport")
 
     def __init__(self, protocol: Any) -> None:
         self._protocol = protocol
         self._transport = protocol.transport
         self._compressed = bool(protocol.conn.extensions)
+        # Direct writes need the bytes to be the prepared frame (no compression) and the flow control reported.
+        direct = not self._compressed and StreamProtocol is not None and isinstance(protocol, StreamProtocol)
+        self.transport = protocol.transport if direct else None
         self._buffered = protocol.transport.get_write_buffer_size
         self._write = protocol.transport.write
         # The handshake is over: its request and response (with their headers) are not needed again, and on
@@ -109,6 +157,14 @@ class PreparedWire:
     @property
     def blocked(self) -> bool:
         return bool(self._buffered() > HIGH_WATER_BYTES)
+
+    @property
+    def writable(self) -> bool:
+        return self.open and self._protocol.writable.is_set() and not self.blocked
+
+    def watch_flow(self, listener: FlowListener | None) -> None:
+        if self.transport is not None:
+            self._protocol.flow_listener = listener
 
     def buffered_bytes(self) -> int:
         return int(self._transport.get_write_buffer_size())
@@ -154,6 +210,7 @@ class AsgiWire:
     """Any ASGI server: ``send`` is driven by hand and handed to a task only if it suspends."""
 
     __slots__ = ("_send", "_pending", "_closed")
+    transport = None  # every frame goes through the ASGI send
 
     def __init__(self, send: Send) -> None:
         self._send = send
@@ -167,6 +224,13 @@ class AsgiWire:
     @property
     def blocked(self) -> bool:
         return self._pending is not None and not self._pending.done()
+
+    @property
+    def writable(self) -> bool:
+        return not (self._closed or self.blocked)
+
+    def watch_flow(self, listener: FlowListener | None) -> None:
+        pass
 
     def buffered_bytes(self) -> int:
         return 0
