@@ -6,14 +6,25 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
 import pytest
+from websockets.asyncio.client import ClientConnection
 
 from tests.conftest import DatabaseFactory
-from tests.stream.conftest import codes_of, quiet, receive_type, request, stream_app, stream_settings, until_closed
+from tests.stream.conftest import (
+    Stream,
+    codes_of,
+    quiet,
+    receive_type,
+    request,
+    stream_app,
+    stream_settings,
+    until_closed,
+)
 
 BOOK = orjson.dumps(
     {
@@ -51,17 +62,25 @@ def stuck_client(port: int, token: str, subscribe: Mapping[str, object]) -> sock
     return sock
 
 
+@asynccontextmanager
+async def stuck_and_fast(stream: Stream) -> AsyncIterator[tuple[list[str], socket.socket, ClientConnection]]:
+    """40 stocks' order books; a pro client subscribed to all of them that never reads, and a basic client
+    subscribed to the first that reads everything."""
+    codes = codes_of(stream)[:40]
+    subscribe = {"type": "subscribe", "stock_codes": codes, "channels": ["orderbook"]}
+    port = int(stream.url.rsplit(":", 1)[1])
+    stuck = await asyncio.to_thread(stuck_client, port, stream.pro.access_token, subscribe)
+    async with stream.connect(stream.basic) as fast:
+        await request(fast, {**subscribe, "stock_codes": codes[:1]}, "subscribed")
+        await quiet(fast, 0.2)
+        yield codes, stuck, fast
+
+
 @pytest.mark.slow
 async def test_a_stuck_client_is_dropped_and_never_slows_the_others(db_factory: DatabaseFactory) -> None:
     settings = await stream_settings(db_factory, "stream_slow", ws_slow_client_s=1.0, ws_batch_window_ms=20)
     async with stream_app(settings) as stream:
-        codes = codes_of(stream)[:40]
-        subscribe = {"type": "subscribe", "stock_codes": codes, "channels": ["orderbook"]}
-        port = int(stream.url.rsplit(":", 1)[1])
-        stuck = await asyncio.to_thread(stuck_client, port, stream.pro.access_token, subscribe)
-        async with stream.connect(stream.basic) as fast:
-            await request(fast, {**subscribe, "stock_codes": codes[:1]}, "subscribed")
-            await quiet(fast, 0.2)
+        async with stuck_and_fast(stream) as (codes, stuck, fast):
             broker = stream.app.state.broker
             hub = stream.app.state.hub
             fast_updates = 0
@@ -105,15 +124,9 @@ async def test_a_full_socket_leaves_the_direct_path_and_returns_once_it_drains(d
     in order), and back once it reads again; a fast client stays on the direct path throughout."""
     settings = await stream_settings(db_factory, "stream_flow", ws_slow_client_s=60.0, ws_batch_window_ms=20)
     async with stream_app(settings) as stream:
-        codes = codes_of(stream)[:40]
-        subscribe = {"type": "subscribe", "stock_codes": codes, "channels": ["orderbook"]}
-        port = int(stream.url.rsplit(":", 1)[1])
-        stuck = await asyncio.to_thread(stuck_client, port, stream.pro.access_token, subscribe)
-        async with stream.connect(stream.basic) as fast:
-            await request(fast, {**subscribe, "stock_codes": codes[:1]}, "subscribed")
+        async with stuck_and_fast(stream) as (codes, stuck, fast):
             hub = stream.app.state.hub
             room = hub.rooms[f"orderbook:{codes[0]}"]
-            await quiet(fast, 0.2)
             slow = next(c for c in hub.connections if c.principal.user_id == stream.pro.id)
             quick = next(c for c in hub.connections if c.principal.user_id == stream.basic.id)
             assert slow.transport is not None
