@@ -20,7 +20,7 @@ previews live 300 s (`KSTOCK_TRADING_PREVIEW_TTL_S`) so the previews made before
 
 One user is registered and set to pro in the database (50 accounts; free users get 2), with --accounts accounts
 for HTTP and --fill-accounts for the engine, each with 10^12 KRW and its risk limits raised by `PUT
-/v1/trading/accounts/{id}/config/risk` (`max_orders_per_second` 100,000: the default 1 per account would reject
+/v1/trading/accounts/{id}/config/risk` (`max_orders_per_second` 100, the most allowed: the default 1 would reject
 most orders; position weight 100%; order value 10^10).
 
 1. Preview: `POST /v1/trading/accounts/{id}/orders/preview` at --concurrency clients (`bench/loadgen.py`), the
@@ -90,7 +90,7 @@ from kstock.trading.engine import TradingEngine
 from kstock.trading.models import TradingFill, TradingOrder
 
 STARTING_CASH = 10**12
-RISK_LIMITS = {"max_orders_per_second": 100_000, "max_position_weight_pct": 100.0, "max_order_value": 10**10}
+RISK_LIMITS = {"max_orders_per_second": 100, "max_position_weight_pct": 100.0, "max_order_value": 10**10}
 QUANTITY = 10
 HTTP_STOCKS = 100
 BOOK_LEVELS = 10

@@ -334,3 +334,40 @@ async def test_a_failing_strategy_is_disabled_and_the_engine_goes_on(live: Live,
             await session.execute(select(TradingStrategy).where(TradingStrategy.id == uuid.UUID(strategy["id"])))
         ).scalar_one()
     assert not row.enabled
+
+
+RISK_BOUNDS = {
+    # field: (lowest accepted, highest accepted, refused below, refused above)
+    "max_order_value": (1, 10**13, 0, 10**13 + 1),
+    "max_orders_per_second": (1, 100, 0, 101),
+    "max_position_weight_pct": (0.01, 100.0, 0, 100.5),
+    "daily_loss_limit_pct": (0.01, 100.0, -1, 101),
+    "max_drawdown_pct": (0.01, 100.0, 0.0, 1e12),
+    "caution_at_pct": (0.01, 50.0, 0, 100.01),
+    "danger_at_pct": (80.0, 100.0, -0.5, 200),
+}
+
+
+@pytest.mark.parametrize("field", sorted(RISK_BOUNDS))
+async def test_every_risk_setting_is_bounded(live: Live, trader: Account, field: str) -> None:
+    account_id = await new_account(live, trader, risk=None)
+    url = f"/v1/trading/accounts/{account_id}/config/risk"
+    low, high, under, over = RISK_BOUNDS[field]
+    for bad in (under, over):
+        refused = await live.http.put(url, json={field: bad}, headers=trader.headers)
+        assert list(assert_error(refused, 400, "VALIDATION_ERROR")["details"]) == [field], bad
+    assert (await _get(live, trader, f"/v1/trading/accounts/{account_id}/config"))["risk"][field] != over
+    for good in (low, high):
+        accepted = await live.http.put(url, json={field: good}, headers=trader.headers)
+        assert accepted.status_code == 200, accepted.text
+        assert accepted.json()["risk"][field] == good
+
+
+async def test_risk_bounds_are_in_the_api_document(live: Live) -> None:
+    schema = live.app.openapi()["components"]["schemas"]["RiskConfigIn"]["properties"]
+    for field, (_low, high, _under, _over) in RISK_BOUNDS.items():
+        [bounded] = [option for option in schema[field]["anyOf"] if option.get("type") != "null"]
+        if field.endswith("_pct"):
+            assert (bounded["exclusiveMinimum"], bounded["maximum"]) == (0, 100), field
+        else:
+            assert (bounded["minimum"], bounded["maximum"]) == (1, high), field

@@ -51,7 +51,7 @@ async def test_orders_fill_against_the_simulated_market(db_factory: DatabaseFact
         base = f"/v1/trading/accounts/{created.json()['id']}"
         await live.http.put(
             f"{base}/config/risk",
-            json={"max_position_weight_pct": 100.0, "max_orders_per_second": 1_000},
+            json={"max_position_weight_pct": 100.0, "max_orders_per_second": 100},
             headers=user.headers,
         )
 

@@ -269,3 +269,21 @@ def test_check_order_without_figures() -> None:
     assert [r.name for r in results] == ["account_state", "tick", "limit_band", "sellable_quantity", "order_rate"]
     assert [r.name for r in failures(results)] == ["tick"]
     assert results[1].to_dict()["passed"] is False
+
+
+def test_whole_number_limits_have_upper_bounds() -> None:
+    with pytest.raises(RiskLimitsError) as caught:
+        RiskLimits.from_mapping({"max_orders_per_second": 10**12, "max_order_value": 10**13 + 1})
+    assert caught.value.errors == {
+        "max_order_value": "must be at most 10,000,000,000,000, got 10000000000001",
+        "max_orders_per_second": "must be at most 100, got 1000000000000",
+    }
+    assert RiskLimits.from_mapping({"max_orders_per_second": 100}).max_orders_per_second == 100
+
+
+def test_limits_stored_before_the_bounds_act_as_the_nearest_bound() -> None:
+    stored = {"max_orders_per_second": 1_000_000, "max_order_value": 10**15, "max_drawdown_pct": 20.0}
+    limits = RiskLimits.from_stored(stored)
+    assert (limits.max_orders_per_second, limits.max_order_value, limits.max_drawdown_pct) == (100, 10**13, 20.0)
+    with pytest.raises(RiskLimitsError):
+        RiskLimits.from_stored({"max_orders_per_second": "fast"})

@@ -69,6 +69,13 @@ __all__ = [
 ]
 
 RATE_WINDOW: Final = dt.timedelta(seconds=1)
+# The whole-number limits' bounds, inclusive (the request model declares the same, so the API document shows
+# them). Percentages are in (0, 100].
+INT_BOUNDS: Final = {
+    "max_order_value": (1, 10**13),  # KRW: the largest starting cash an account may have
+    "max_orders_per_second": (1, 100),
+}
+PCT_MAX: Final = 100.0
 
 
 class RiskLimitsError(ValueError):
@@ -117,6 +124,21 @@ class RiskLimits:
             raise RiskLimitsError(errors)
         return cls(**{key: data[key] for key in data})
 
+    @classmethod
+    def from_stored(cls, data: Mapping[str, Any]) -> RiskLimits:
+        """Limits kept on an account: as :meth:`from_mapping`, but a number outside its bounds (stored before the
+        bounds existed) acts as the nearest bound, so an old account keeps working."""
+        known = {f.name for f in fields(cls)}
+        clamped: dict[str, Any] = {}
+        for key, value in data.items():
+            if key in INT_BOUNDS and isinstance(value, int) and not isinstance(value, bool):
+                low, high = INT_BOUNDS[key]
+                value = min(max(value, low), high)
+            elif key in known and key not in INT_BOUNDS and isinstance(value, int | float) and value > PCT_MAX:
+                value = PCT_MAX
+            clamped[key] = value
+        return cls.from_mapping(clamped)
+
     def to_dict(self) -> dict[str, int | float]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
@@ -127,8 +149,11 @@ def _bad_value(name: str, value: object, integer: bool) -> str | None:
     if integer:
         if not isinstance(value, int):
             return f"must be a whole number, got {value!r}"
-        return None if value > 0 else f"must be positive, got {value!r}"
-    if not 0 < value <= 100:
+        low, high = INT_BOUNDS[name]
+        if value < low:
+            return f"must be positive, got {value!r}" if low == 1 else f"must be at least {low}, got {value!r}"
+        return None if value <= high else f"must be at most {high:_}, got {value!r}".replace("_", ",")
+    if not 0 < value <= PCT_MAX:  # NaN fails too
         return f"must be a percentage in (0, 100], got {value!r}"
     return None
 

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from kstock.kit.pagination import PageMeta
+from kstock.trading.risk import INT_BOUNDS, PCT_MAX
 
 Quantity = Annotated[int, Strict(), Field(ge=1, le=10**9, examples=[10])]
 Krw = Annotated[int, Strict(), Field(ge=1, le=10**10, examples=[71_000])]
@@ -66,14 +67,26 @@ class OverrideIn(_In):
     )
 
 
+# A risk percentage: in (0, 100], never NaN or infinite.
+RiskPct = Annotated[float, Field(gt=0, le=PCT_MAX, allow_inf_nan=False)]
+_VALUE_MIN, _VALUE_MAX = INT_BOUNDS["max_order_value"]
+_RATE_MIN, _RATE_MAX = INT_BOUNDS["max_orders_per_second"]
+MaxOrderValue = Annotated[int, Strict(), Field(ge=_VALUE_MIN, le=_VALUE_MAX, examples=[50_000_000])]
+MaxOrdersPerSecond = Annotated[int, Strict(), Field(ge=_RATE_MIN, le=_RATE_MAX, examples=[1])]
+
+
 class RiskConfigIn(_In):
-    max_order_value: Annotated[int, Strict(), Field(gt=0, examples=[50_000_000])] | None = None
-    max_position_weight_pct: float | None = Field(default=None, examples=[25.0])
-    max_orders_per_second: Annotated[int, Strict(), Field(gt=0, examples=[1])] | None = None
-    daily_loss_limit_pct: float | None = Field(default=None, examples=[3.0])
-    max_drawdown_pct: float | None = Field(default=None, examples=[15.0])
-    caution_at_pct: float | None = Field(default=None, examples=[50.0])
-    danger_at_pct: float | None = Field(default=None, examples=[80.0])
+    """Every limit is bounded (the same bounds as :class:`kstock.trading.risk.RiskLimits`): 400 beyond them."""
+
+    max_order_value: MaxOrderValue | None = Field(default=None, description="KRW per order")
+    max_position_weight_pct: RiskPct | None = Field(default=None, examples=[25.0])
+    max_orders_per_second: MaxOrdersPerSecond | None = Field(
+        default=None, description="orders of the account in any one second"
+    )
+    daily_loss_limit_pct: RiskPct | None = Field(default=None, examples=[3.0])
+    max_drawdown_pct: RiskPct | None = Field(default=None, examples=[15.0])
+    caution_at_pct: RiskPct | None = Field(default=None, examples=[50.0])
+    danger_at_pct: RiskPct | None = Field(default=None, examples=[80.0])
 
 
 class StrategyIn(_In):

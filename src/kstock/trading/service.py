@@ -240,7 +240,7 @@ def equity_of(account: TradingAccount, positions: Sequence[TradingPosition], pri
 
 
 def limits_of(account: TradingAccount) -> RiskLimits:
-    return RiskLimits.from_mapping(account.risk_limits or {})
+    return RiskLimits.from_stored(account.risk_limits or {})
 
 
 def override_of(account: TradingAccount) -> RiskOverride | None:
