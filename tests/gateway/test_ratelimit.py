@@ -118,21 +118,46 @@ async def test_each_tier_gets_its_own_limit(db_factory: DatabaseFactory, clean_e
                 assert details["upgrade_url"] == settings.upgrade_url
 
 
-async def test_an_api_key_is_counted_apart_from_its_user(
+async def test_every_key_and_token_of_a_user_share_one_budget(
     db_factory: DatabaseFactory, clean_engine: AsyncEngine
 ) -> None:
-    settings = gateway_settings(db_factory, engine_url(clean_engine), rate_limit_free="2/hour")
+    # More keys must not mean more requests: the tier's budget is the user's (Redis counters in the PostgreSQL pass).
+    settings = gateway_settings(db_factory, engine_url(clean_engine), rate_limit_free="3/hour")
     await fresh_window(HOUR, 10)
     async with running_app(settings) as app, http_client(app) as http:
         account = await make_user(settings, clean_engine, Tier.FREE)
-        raw_key, _ = await make_api_key(clean_engine, account.user_id)
-        by_token = [(await http.get("/v1/test/echo", headers=account.bearer)).status_code for _ in range(3)]
-        by_key = [await http.get("/v1/test/echo", headers={"X-API-Key": raw_key}) for _ in range(3)]
+        other = await make_user(settings, clean_engine, Tier.FREE)
+        first, _ = await make_api_key(clean_engine, account.user_id)
+        second, _ = await make_api_key(clean_engine, account.user_id)
+        used = [await http.get("/v1/test/echo", headers={"X-API-Key": first}) for _ in range(2)]
+        last = await http.get("/v1/test/echo", headers={"X-API-Key": second})
+        refused = [
+            await http.get("/v1/test/echo", headers={"X-API-Key": second}),
+            await http.get("/v1/test/echo", headers={"X-API-Key": first}),
+            await http.get("/v1/test/echo", headers=account.bearer),
+        ]
+        someone_else = await http.get("/v1/test/echo", headers=other.bearer)
 
-    assert by_token == [200, 200, 429]
-    assert [r.status_code for r in by_key] == [200, 200, 429]
-    assert [r.headers["x-ratelimit-remaining"] for r in by_key] == ["1", "0", "0"]
-    assert by_key[0].headers["x-ratelimit-limit"] == "2"  # the key carries its owner's tier
+    assert [r.status_code for r in used] == [200, 200]
+    assert last.status_code == 200
+    assert last.headers["x-ratelimit-remaining"] == "0"
+    assert [r.status_code for r in refused] == [429, 429, 429]
+    assert refused[0].json()["details"]["policy"] == "tier"
+    assert someone_else.status_code == 200  # another user's budget is their own
+
+
+async def test_bursts_are_counted_per_user_across_keys(db_factory: DatabaseFactory, clean_engine: AsyncEngine) -> None:
+    settings = gateway_settings(
+        db_factory, engine_url(clean_engine), rate_limit_trade_burst="1/second", rate_limit_free="100/hour"
+    )
+    async with running_app(settings) as app, http_client(app) as http:
+        account = await make_user(settings, clean_engine, Tier.FREE)
+        keys = [(await make_api_key(clean_engine, account.user_id))[0] for _ in range(3)]
+        await fresh_window(1, 0.6)
+        responses = [await http.get("/v1/trading/ping", headers={"X-API-Key": key}) for key in keys]
+
+    assert [r.status_code for r in responses] == [200, 429, 429]
+    assert responses[1].json()["details"]["policy"] == "trade"
 
 
 async def test_anonymous_requests_are_counted_per_client_ip(

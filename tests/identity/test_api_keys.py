@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends
 
 from kstock.identity.dependencies import require_scope
 from kstock.identity.models import ApiKey
-from kstock.identity.principal import Principal, Scope
+from kstock.identity.principal import Principal, Scope, Tier
 from tests.conftest import DatabaseFactory
 from tests.identity.conftest import Account, Live, assert_error, make_account, running
 from tests.seed import seed_market
@@ -43,7 +43,8 @@ async def live(db_factory: DatabaseFactory) -> AsyncIterator[Live]:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def owner(live: Live) -> Account:
-    return await make_account(live, "owner@example.kr")
+    # Pro: the module's tests make more keys than the free tier keeps.
+    return await make_account(live, "owner@example.kr", tier=Tier.PRO)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -168,3 +169,28 @@ async def test_unknown_key_and_malformed_id(live: Live, owner: Account) -> None:
     body = assert_error(await live.http.get("/v1/users/me", headers={"X-API-Key": "ks_0_nope"}), 401, "UNAUTHORIZED")
     assert body["details"] == {"authorization": "invalid api key"}
     assert_error(await live.http.delete("/v1/api-keys/not-a-uuid", headers=owner.headers), 400, "VALIDATION_ERROR")
+
+
+async def test_each_tier_keeps_a_bounded_number_of_active_keys(live: Live) -> None:
+    # The rate limit is the user's, and so is this cap: keys are not a way to more of anything.
+    free = await make_account(live, "five-keys@example.kr")
+    made = [await _create(live, free, name=f"k{n}") for n in range(5)]
+    refused = await live.http.post("/v1/api-keys", json={"name": "sixth"}, headers=free.headers)
+    body = assert_error(refused, 403, "TIER_LIMIT_EXCEEDED")
+    assert body["details"] == {
+        "limit": 5,
+        "current_tier": "free",
+        "required_tier": "basic",
+        "upgrade_url": live.settings.upgrade_url,
+    }
+    listed = (await live.http.get("/v1/api-keys", headers=free.headers)).json()["api_keys"]
+    assert len(listed) == 5  # the refused key was rolled back
+    # Revoked and expired keys do not count.
+    assert (await live.http.delete(f"/v1/api-keys/{made[0]['id']}", headers=free.headers)).status_code == 204
+    await _create(live, free, name="after a revocation")
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    await live.update(ApiKey, ApiKey.id == uuid.UUID(made[1]["id"]), expires_at=past)
+    await _create(live, free, name="after an expiry")
+    assert_error(
+        await live.http.post("/v1/api-keys", json={"name": "x"}, headers=free.headers), 403, "TIER_LIMIT_EXCEEDED"
+    )

@@ -48,5 +48,5 @@ class Principal:
 
     @property
     def rate_key(self) -> str:
-        """The identity rate limits count against: the API key when one is used, else the user."""
-        return f"key:{self.api_key_prefix}" if self.api_key_prefix else f"user:{self.user_id}"
+        """The identity rate limits count against: the user, whichever of their tokens or keys is used."""
+        return f"user:{self.user_id}"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
@@ -30,6 +31,7 @@ from kstock.identity.principal import ALL_SCOPES, Principal, Role, Scope, Tier
 from kstock.identity.revocation import RevocationStore
 from kstock.identity.schemas import AdminUserUpdate, UpdateMeRequest
 from kstock.identity.security import create_access_token, hash_password, new_secret, secret_digest, verify_password
+from kstock.identity.tiers import require_quota_after_insert
 from kstock.kit.clock import as_utc, utcnow
 
 API_KEY_PREFIX_BYTES: Final = 6  # 12 hex characters, shown in listings and logs
@@ -330,9 +332,11 @@ async def create_api_key(
         key_hash=secret_digest(key),
         scopes=",".join(sorted(set(scopes))),
         created_at=now,
-        expires_at=expires_at,
+        expires_at=as_utc(expires_at),  # UTC, so SQLite's text comparison below orders it right
     )
     await repository.add_api_key(session, record)
+    active = (ApiKey.revoked_at.is_(None), or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now))
+    await require_quota_after_insert(session, principal, ctx.settings, "api_keys", ApiKey, *active)
     await ctx.audit(
         "api_key.created",
         principal=principal,

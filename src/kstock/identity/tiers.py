@@ -8,7 +8,7 @@ from types import MappingProxyType
 from typing import Annotated, Any, Final
 
 from fastapi import Depends, Request
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kstock.config import Settings
@@ -56,6 +56,10 @@ QUOTAS: Final[Mapping[str, Quota]] = MappingProxyType(
         "trading_accounts": Quota(
             description="paper-trading accounts",
             limits=MappingProxyType({Tier.FREE: 2, Tier.BASIC: 10, Tier.PRO: 50}),
+        ),
+        "api_keys": Quota(
+            description="active API keys",
+            limits=MappingProxyType({Tier.FREE: 5, Tier.BASIC: 20, Tier.PRO: 100}),
         ),
         "stream_codes": Quota(
             description="stock codes streamed on one connection",
@@ -128,9 +132,15 @@ def require_quota(principal: Principal, quota_name: str, count: int, settings: S
 
 
 async def require_quota_after_insert(
-    session: AsyncSession, principal: Principal, settings: Settings, quota_name: str, owned: Any
+    session: AsyncSession,
+    principal: Principal,
+    settings: Settings,
+    quota_name: str,
+    owned: Any,
+    *counted: ColumnElement[bool],
 ) -> None:
-    """The quota check of a create: call it after flushing the new row of ``owned`` (a model with ``user_id``).
+    """The quota check of a create: call it after flushing the new row of ``owned`` (a model with ``user_id``);
+    ``counted`` narrows which of the user's rows count (e.g. only keys not revoked).
 
     Counting after the insert, with the user's row locked (FOR NO KEY UPDATE: it does not conflict with the KEY
     SHARE lock each insert's foreign key takes), serialises concurrent creates by one user on PostgreSQL; on
@@ -138,5 +148,5 @@ async def require_quota_after_insert(
     create rolls back with the request.
     """
     await session.execute(select(User.id).where(User.id == principal.user_id).with_for_update(key_share=True))
-    statement = select(func.count()).select_from(owned).where(owned.user_id == principal.user_id)
+    statement = select(func.count()).select_from(owned).where(owned.user_id == principal.user_id, *counted)
     require_quota(principal, quota_name, (await session.execute(statement)).scalar_one(), settings)
