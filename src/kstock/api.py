@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, FastAPI
 
 from kstock.errors import error_responses
+from kstock.gateway.access import enforce_access, register_routes
 from kstock.gateway.endpoints import router as gateway_router
-from kstock.gateway.ratelimit import enforce_rate_limit
 from kstock.identity.endpoints import router as identity_router
 from kstock.market.endpoints import router as market_router
 from kstock.portfolio.endpoints import router as portfolio_router
@@ -25,13 +25,15 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
 
 
 def mount_v1(app: FastAPI) -> None:
-    """Include every domain router under ``/v1`` with the rate-limit dependency.
+    """Include every domain router under ``/v1`` with the access dependency (rate limits, then route scopes).
 
-    Every /v1 route is rate-limited; the dependency also resolves the caller once for the whole request, so any
-    operation may answer 401 (credentials sent but bad) or 429. The routers are included one by one rather than
+    Every /v1 route is rate-limited and checked against the route-scope table; the dependency also resolves the
+    caller once for the whole request, so any operation may answer 401 (credentials sent but bad), 403 (a key
+    without the route's scope) or 429. The routers are included one by one rather than
     through a parent ``/v1`` router: each level of nesting is another round of route matching per request.
     """
     for router in DOMAIN_ROUTERS:
+        register_routes("/v1", router)
         app.include_router(
-            router, prefix="/v1", dependencies=[Depends(enforce_rate_limit)], responses=error_responses(401, 429)
+            router, prefix="/v1", dependencies=[Depends(enforce_access)], responses=error_responses(401, 403, 429)
         )

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends
 
 from kstock.identity.dependencies import require_scope
 from kstock.identity.models import ApiKey
-from kstock.identity.principal import Principal, Scope, Tier
+from kstock.identity.principal import Principal, Role, Scope, Tier
 from tests.conftest import DatabaseFactory
 from tests.identity.conftest import Account, Live, assert_error, make_account, running
 from tests.seed import seed_market
@@ -95,7 +95,8 @@ async def test_a_key_acts_for_its_owner(live: Live, owner: Account) -> None:
 
 
 async def test_a_key_cannot_manage_keys(live: Live, owner: Account) -> None:
-    created = await _create(live, owner)
+    # Even a key holding every scope its owner's role allows: account management needs an access token.
+    created = await _create(live, owner, scopes=["read", "write", "trade"])
     minted = await live.http.post("/v1/api-keys", json={"name": "child"}, headers=_key(created))
     assert assert_error(minted, 403, "FORBIDDEN")["details"] == {"authorization": "bearer token required"}
     assert_error(await live.http.get("/v1/api-keys", headers=_key(created)), 403, "FORBIDDEN")
@@ -153,7 +154,8 @@ async def test_another_users_key_is_not_found(live: Live, owner: Account, intrud
     [
         ({"scopes": ["trade"]}, "scopes", 'must include "read"'),
         ({"scopes": []}, "scopes", "must have at least 1 items"),
-        ({"scopes": ["admin"]}, "scopes.0", "must be one of: read, trade"),
+        ({"scopes": ["admin"]}, "scopes", 'must include "read"'),
+        ({"scopes": ["read", "delete"]}, "scopes.1", "must be one of: read, write, trade, admin"),
         ({"expires_at": "2020-01-01T00:00:00Z"}, "expires_at", "must be in the future"),
         ({"expires_at": "2099-01-01T00:00:00"}, "expires_at", "Input should have timezone info"),
         ({"user_id": str(uuid.uuid4())}, "user_id", "is not a known field"),
@@ -194,3 +196,10 @@ async def test_each_tier_keeps_a_bounded_number_of_active_keys(live: Live) -> No
     assert_error(
         await live.http.post("/v1/api-keys", json={"name": "x"}, headers=free.headers), 403, "TIER_LIMIT_EXCEEDED"
     )
+
+
+async def test_an_admin_may_give_a_key_the_admin_scope(live: Live) -> None:
+    admin = await make_account(live, "keys-admin@example.kr", role=Role.ADMIN)
+    created = await _create(live, admin, scopes=["read", "admin"])
+    assert created["scopes"] == ["admin", "read"]
+    assert (await live.http.get("/v1/admin/audit", headers=_key(created))).status_code == 200

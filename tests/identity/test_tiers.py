@@ -165,4 +165,11 @@ async def test_admin_request_errors(live: Live, admin: Account) -> None:
 async def test_admins_act_with_an_access_token_not_a_key(live: Live, admin: Account, free: Account) -> None:
     key = (await live.http.post("/v1/api-keys", json={"name": "k"}, headers=admin.headers)).json()["key"]
     response = await live.http.patch(f"/v1/admin/users/{free.id}", json={"tier": "pro"}, headers={"X-API-Key": key})
-    assert_error(response, 403, "FORBIDDEN")
+    assert assert_error(response, 403, "INSUFFICIENT_SCOPE")["details"]["required_scope"] == "admin"
+    # Not even a key with the admin scope: changing users takes an access token.
+    body = {"name": "admin key", "scopes": ["read", "admin"]}
+    admin_key = (await live.http.post("/v1/api-keys", json=body, headers=admin.headers)).json()["key"]
+    response = await live.http.patch(
+        f"/v1/admin/users/{free.id}", json={"tier": "pro"}, headers={"X-API-Key": admin_key}
+    )
+    assert assert_error(response, 403, "FORBIDDEN")["details"] == {"authorization": "bearer token required"}

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from kstock.feed.sim.records import MinuteBar
 from kstock.identity.principal import Role, Tier
-from kstock.trading.models import TradingAccount, TradingStrategy
+from kstock.trading.models import TradingAccount, TradingEvent, TradingStrategy
 from tests.identity.conftest import Account, Live, assert_error, make_account
 from tests.trading.conftest import (
     CODE,
@@ -137,7 +137,80 @@ async def test_an_admin_may_override_another_users_account_a_user_may_not(live: 
     admin = await make_account(live, "admin-control@example.com", role=Role.ADMIN)
     response = await live.http.post(url, json=body, headers=admin.headers)
     assert response.status_code == 200, response.text
-    assert response.json()["override"]["set_by"] == str(admin.id)
+    assert response.json()["override"]["set_by"] == "admin"
+    # The owner sees who acted as a role, never the admin's id; the audit log (admins only) keeps who it was.
+    seen = [await _get(live, trader, f"/v1/trading/accounts/{account_id}/{view}") for view in ("risk", "events")]
+    assert str(admin.id) not in str(seen)
+    assert seen[0]["override"]["set_by"] == "admin"
+    [event] = [e for e in seen[1]["events"] if e["kind"] == "risk_override_set"]
+    assert event["detail"]["set_by"] == "admin"
+    assert any(e.actor_user_id == admin.id for e in await live.audit_events("trading.risk_override"))
+    # The owner's own override is labelled as theirs.
+    mine = await live.http.post(url, json=body, headers=trader.headers)
+    assert mine.json()["override"]["set_by"] == "owner"
+
+
+async def _key(live: Live, user: Account, scopes: list[str]) -> dict[str, str]:
+    created = await live.http.post("/v1/api-keys", json={"name": "k", "scopes": scopes}, headers=user.headers)
+    assert created.status_code == 201, created.text
+    return {"X-API-Key": created.json()["key"]}
+
+
+async def test_an_admins_key_overrides_another_users_account_only_with_the_admin_scope(
+    live: Live, trader: Account
+) -> None:
+    account_id = await new_account(live, trader)
+    url = f"/v1/trading/accounts/{account_id}/risk/override"
+    body = {"reason": "incident 43", "expires_in_s": 600, "level": "reducing"}
+    admin = await make_account(live, "admin-keys-control@example.com", role=Role.ADMIN)
+    without = await _key(live, admin, ["read", "trade"])
+    refused = await live.http.post(url, json=body, headers=without)
+    details = assert_error(refused, 403, "INSUFFICIENT_SCOPE")["details"]
+    assert details == {"required_scope": "admin", "key_scopes": ["read", "trade"]}
+    assert (await _get(live, trader, f"/v1/trading/accounts/{account_id}/risk"))["override"] is None
+    with_admin = await _key(live, admin, ["read", "trade", "admin"])
+    allowed = await live.http.post(url, json=body, headers=with_admin)
+    assert allowed.status_code == 200, allowed.text
+    assert allowed.json()["override"]["set_by"] == "admin"
+
+
+async def test_events_stored_with_an_actor_id_show_a_role_label(live: Live, trader: Account) -> None:
+    # Rows written before labels held the acting user's id: they are shown as labels too.
+    account_id = await new_account(live, trader)
+    admin_id = str(uuid.uuid4())
+    override = {
+        "level": "active",
+        "reason": "old row",
+        "expires_at": (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat(),
+        "set_by": admin_id,
+        "set_at": dt.datetime.now(dt.UTC).isoformat(),
+    }
+    async with live.app.state.sessionmaker() as session:
+        session.add(
+            TradingEvent(
+                account_id=uuid.UUID(account_id),
+                kind="risk_override_expired",
+                detail={"override": {**override, "set_by": str(trader.id)}},
+                created_at=dt.datetime.now(dt.UTC),
+            )
+        )
+        session.add(
+            TradingEvent(
+                account_id=uuid.UUID(account_id),
+                kind="risk_override_set",
+                detail=override,
+                created_at=dt.datetime.now(dt.UTC),
+            )
+        )
+        await session.commit()
+    await live.update(TradingAccount, TradingAccount.id == uuid.UUID(account_id), override=override)
+    events = (await _get(live, trader, f"/v1/trading/accounts/{account_id}/events"))["events"]
+    risk = await _get(live, trader, f"/v1/trading/accounts/{account_id}/risk")
+    assert admin_id not in str(events) + str(risk)
+    details = {e["kind"]: e["detail"] for e in events}
+    assert details["risk_override_set"]["set_by"] == "admin"
+    assert details["risk_override_expired"]["override"]["set_by"] == "owner"
+    assert risk["override"]["set_by"] == "admin"
 
 
 async def test_stop_is_previewed_then_closes_everything(live: Live, trader: Account) -> None:

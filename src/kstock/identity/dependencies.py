@@ -24,7 +24,7 @@ from starlette.requests import HTTPConnection
 from kstock.config import Settings
 from kstock.errors import ForbiddenError, UnauthorizedError
 from kstock.identity.models import ApiKey, User
-from kstock.identity.principal import ALL_SCOPES, Principal, Role, Scope, Tier
+from kstock.identity.principal import ROLE_SCOPES, Principal, Role, Scope, Tier
 from kstock.identity.revocation import RevocationStore
 from kstock.identity.security import decode_access_token, secret_digest
 from kstock.kit.clock import as_utc, utcnow
@@ -176,7 +176,7 @@ async def _from_bearer(request: HTTPConnection, token: str) -> Principal:
         email=user.email,
         tier=user.tier,
         role=user.role,
-        scopes=ALL_SCOPES,
+        scopes=ROLE_SCOPES[user.role],
         token_jti=claims["jti"],
         token_expires_at=int(claims["exp"]),
         session_id=uuid.UUID(claims["sid"]) if "sid" in claims else None,
@@ -195,7 +195,7 @@ async def _from_api_key(request: HTTPConnection, raw_key: str) -> Principal:
         email=user.email,
         tier=user.tier,
         role=user.role,
-        scopes=key.scopes,
+        scopes=key.scopes & ROLE_SCOPES[user.role],  # an admin's key loses ``admin`` with the role
         api_key_prefix=key.prefix,
     )
 
@@ -242,26 +242,43 @@ async def require_principal(principal: Annotated[Principal | None, Depends(get_p
     return principal
 
 
-async def require_admin(principal: Annotated[Principal, Depends(require_principal)]) -> Principal:
-    """An admin caller; 403 for everyone else."""
-    if not principal.is_admin:
-        raise ForbiddenError("Admin role required", {"required_role": "admin"})
-    return principal
-
-
 class InsufficientScopeError(ForbiddenError):
     code = "INSUFFICIENT_SCOPE"
     default_message = "The API key lacks the scope this operation needs"
 
+    @classmethod
+    def of(cls, scope: Scope, principal: Principal) -> InsufficientScopeError:
+        return cls(details={"required_scope": scope.value, "key_scopes": sorted(principal.scopes)})
+
+
+def admin_role_required() -> ForbiddenError:
+    return ForbiddenError("Admin role required", {"required_role": "admin"})
+
+
+def require_scope_of(principal: Principal, scope: Scope) -> None:
+    """Pass when ``principal`` holds ``scope``; 403 FORBIDDEN (admin role) or INSUFFICIENT_SCOPE otherwise."""
+    if scope in principal.scopes:
+        return
+    if scope is Scope.ADMIN and not principal.is_admin:
+        raise admin_role_required()
+    raise InsufficientScopeError.of(scope, principal)
+
+
+async def require_admin(principal: Annotated[Principal, Depends(require_principal)]) -> Principal:
+    """An admin acting as one (an access token, or a key with the ``admin`` scope); 403 for everyone else."""
+    if not principal.acts_as_admin:
+        require_scope_of(principal, Scope.ADMIN)
+    return principal
+
 
 def require_scope(scope: Scope) -> Callable[[Principal], Awaitable[Principal]]:
-    """A dependency that admits a principal holding ``scope`` (access tokens hold every scope)."""
+    """A dependency that admits a principal holding ``scope`` (access tokens hold every scope of the role).
+
+    The ``/v1`` routes need none: the route table is checked for every request. This is for routes outside it.
+    """
 
     async def check(principal: Annotated[Principal, Depends(require_principal)]) -> Principal:
-        if scope not in principal.scopes:
-            raise InsufficientScopeError(
-                details={"required_scope": scope.value, "key_scopes": sorted(principal.scopes)}
-            )
+        require_scope_of(principal, scope)
         return principal
 
     return check

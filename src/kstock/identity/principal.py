@@ -20,17 +20,27 @@ class Role(StrEnum):
 
 
 class Scope(StrEnum):
-    READ = "read"
-    TRADE = "trade"
+    """What a credential may do; the route table (:mod:`kstock.identity.scopes`) says which route needs which."""
+
+    READ = "read"  # every read
+    WRITE = "write"  # the caller's own non-trading state: portfolios, holdings, transactions, saved screens
+    TRADE = "trade"  # paper trading: accounts, orders, control, strategies
+    ADMIN = "admin"  # admin routes and admin powers over another user's account (admins only)
 
 
 TIER_ORDER: Final = {Tier.FREE: 0, Tier.BASIC: 1, Tier.PRO: 2}
 ALL_SCOPES: Final = frozenset(Scope)
+# The scopes a role may hold: an access token carries all of them, an API key at most these.
+ROLE_SCOPES: Final = {
+    Role.USER: frozenset({Scope.READ, Scope.WRITE, Scope.TRADE}),
+    Role.ADMIN: ALL_SCOPES,
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """A user acting through an access token (every scope) or one of their API keys (the key's scopes)."""
+    """A user acting through an access token (every scope of the role) or one of their API keys (the key's scopes
+    that the role still allows)."""
 
     user_id: uuid.UUID
     email: str
@@ -45,6 +55,11 @@ class Principal:
     @property
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN
+
+    @property
+    def acts_as_admin(self) -> bool:
+        """An admin whose credential carries the ``admin`` scope: an access token, or a key granted it."""
+        return self.role is Role.ADMIN and Scope.ADMIN in self.scopes
 
     @property
     def rate_key(self) -> str:

@@ -86,9 +86,10 @@ class ApiKeyCreate(_Request):
     scopes: list[Scope] = Field(
         default_factory=lambda: [Scope.READ],
         min_length=1,
-        max_length=2,
-        description='["read"] or ["read", "trade"]',
-        examples=[["read"]],
+        max_length=len(Scope),
+        description='"read" and any of "write" (portfolios, holdings, transactions, saved screens), "trade" (paper '
+        'trading) and "admin" (admins only); see the route-scope table in the identity guide',
+        examples=[["read"], ["read", "write", "trade"]],
     )
     expires_at: AwareDatetime | None = Field(
         default=None, description="with a time zone; never expires when omitted", examples=["2027-01-01T00:00:00Z"]

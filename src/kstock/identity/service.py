@@ -20,14 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 
 from kstock.config import Settings
-from kstock.errors import ConflictError, NotFoundError, UnauthorizedError, ValidationError
+from kstock.errors import ConflictError, ForbiddenError, NotFoundError, UnauthorizedError, ValidationError
 from kstock.gateway.audit import audit_event
 from kstock.gateway.throttle import BruteForceGuard
 from kstock.identity import repository
 from kstock.identity.dependencies import WWW_AUTHENTICATE, IdentityCache
 from kstock.identity.models import ApiKey, RefreshToken, User
 from kstock.identity.passwords import password_problems
-from kstock.identity.principal import ALL_SCOPES, Principal, Role, Scope, Tier
+from kstock.identity.principal import ROLE_SCOPES, Principal, Role, Scope, Tier
 from kstock.identity.revocation import RevocationStore
 from kstock.identity.schemas import AdminUserUpdate, UpdateMeRequest
 from kstock.identity.security import create_access_token, hash_password, new_secret, secret_digest, verify_password
@@ -105,8 +105,9 @@ class NewApiKey:
 
 
 def _principal_of(user: User) -> Principal:
-    """The principal a user's access token resolves to (every scope), for the audit log."""
-    return Principal(user_id=user.id, email=user.email, tier=Tier(user.tier), role=Role(user.role), scopes=ALL_SCOPES)
+    """The principal a user's access token resolves to (every scope of the role), for the audit log."""
+    role = Role(user.role)
+    return Principal(user_id=user.id, email=user.email, tier=Tier(user.tier), role=role, scopes=ROLE_SCOPES[role])
 
 
 def normalize_email(raw: str) -> str:
@@ -323,6 +324,12 @@ async def create_api_key(
     now = utcnow()
     if expires_at is not None and expires_at <= now:
         raise ValidationError("Invalid expiry", {"expires_at": ["must be in the future"]})
+    refused = sorted(set(scopes) - ROLE_SCOPES[principal.role])
+    if refused:
+        raise ForbiddenError(
+            f"Your role cannot hold the {', '.join(refused)} scope",
+            {"scopes": [f"{scope} needs the admin role" for scope in refused], "required_role": "admin"},
+        )
     prefix = secrets.token_hex(API_KEY_PREFIX_BYTES)
     key = f"ks_{prefix}_{new_secret()}"
     record = ApiKey(

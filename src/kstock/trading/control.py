@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kstock.errors import ValidationError
-from kstock.identity.principal import Principal
+from kstock.identity.dependencies import InsufficientScopeError
+from kstock.identity.principal import Principal, Scope
 from kstock.kit.calendar import KST
 from kstock.kit.clock import as_utc, iso_utc
 from kstock.kit.numbers import percent
@@ -119,7 +120,9 @@ def risk(account: TradingAccount, equity: int, now: dt.datetime) -> dict[str, An
         "drawdown_pct": round(drawdown, 2),
         "max_drawdown_pct": limits.max_drawdown_pct,
         "drawdown_limit_used_pct": round(drawdown / limits.max_drawdown_pct * 100, 2),
-        "override": None if override is None else {**(account.override or {}), "active": override.is_active(now)},
+        "override": None
+        if override is None
+        else {**public_detail(account, account.override or {}), "active": override.is_active(now)},
         "limits": limits.to_dict(),
     }
 
@@ -340,7 +343,7 @@ def set_override(
         "level": level.value,
         "reason": reason,
         "expires_at": iso_utc(now + dt.timedelta(seconds=expires_in_s)),
-        "set_by": str(principal.user_id),
+        "set_by": actor_label(account, principal.user_id),
         "set_at": iso_utc(now),
     }
     account.override = override
@@ -388,14 +391,30 @@ def config(account: TradingAccount, settings_schedule: CostSchedule, preview_ttl
     }
 
 
+def actor_label(account: TradingAccount, user_id: uuid.UUID | str) -> str:
+    """Who acted on the account, as its owner sees it: ``owner``, or ``admin`` for anyone else (an admin's
+    override). A user id never reaches another user; the audit log keeps who it was."""
+    return "owner" if str(user_id) == str(account.user_id) else "admin"
+
+
+def public_detail(account: TradingAccount, detail: Any) -> Any:
+    """An event's detail with every ``set_by`` shown as a role label (rows written before labels held ids)."""
+    if not isinstance(detail, dict):
+        return detail
+    shown = {key: public_detail(account, value) if isinstance(value, dict) else value for key, value in detail.items()}
+    if isinstance(shown.get("set_by"), str) and shown["set_by"] not in {"owner", "admin"}:
+        shown["set_by"] = actor_label(account, shown["set_by"])
+    return shown
+
+
 async def events(
-    session: AsyncSession, account_id: uuid.UUID, offset: int, limit: int
+    session: AsyncSession, account: TradingAccount, offset: int, limit: int
 ) -> tuple[list[dict[str, Any]], int]:
-    condition = TradingEvent.account_id == account_id
+    condition = TradingEvent.account_id == account.id
     total = (await session.execute(select(func.count()).select_from(TradingEvent).where(condition))).scalar_one()
     statement = select(TradingEvent).where(condition).order_by(TradingEvent.id.desc()).offset(offset).limit(limit)
     rows = [
-        {"id": e.id, "kind": e.kind, "detail": e.detail, "at": iso_utc(e.created_at)}
+        {"id": e.id, "kind": e.kind, "detail": public_detail(account, e.detail), "at": iso_utc(e.created_at)}
         for e in (await session.execute(statement)).scalars()
     ]
     return rows, int(total)
@@ -404,6 +423,11 @@ async def events(
 async def lock_for_control(
     session: AsyncSession, principal: Principal, account_id: uuid.UUID, *, admin_allowed: bool = False
 ) -> TradingAccount:
-    """The account's lock for its owner (and for an admin where ``admin_allowed``)."""
-    owner = None if admin_allowed and principal.is_admin else principal.user_id
-    return await lock_account(session, account_id, owner)
+    """The account's lock for its owner, and where ``admin_allowed`` for an admin acting as one (an access token
+    or a key with the ``admin`` scope): an admin's key without it is refused on another user's account (403)."""
+    if not (admin_allowed and principal.is_admin):
+        return await lock_account(session, account_id, principal.user_id)
+    account = await lock_account(session, account_id, None)
+    if account.user_id != principal.user_id and not principal.acts_as_admin:
+        raise InsufficientScopeError.of(Scope.ADMIN, principal)  # the request rolls back the lock's write
+    return account

@@ -2,7 +2,8 @@
 
 Every route under ``/trading/accounts/{account_id}`` sees only the caller's own account: another user's answers
 404 ``ACCOUNT_NOT_FOUND`` for every method, exactly like a missing one. API keys need the ``trade`` scope for
-everything that places, changes or previews orders; the gateway's trade rate limit covers ``/v1/trading``.
+every request but a GET (the route-scope table, :mod:`kstock.identity.scopes`, checked for every ``/v1``
+request); the gateway's trade rate limit covers ``/v1/trading``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, status
+from fastapi import APIRouter, Header, Path, Query, Request, status
 from sqlalchemy import func, select
 from starlette.responses import Response
 
@@ -20,8 +21,7 @@ from kstock.db.session import SessionDep, after_commit
 from kstock.errors import NotFoundError, ValidationError, error_responses
 from kstock.gateway.audit import audit_event, read_only
 from kstock.gateway.ratelimit import endpoint_class
-from kstock.identity.dependencies import CurrentPrincipal, require_scope
-from kstock.identity.principal import Principal, Scope
+from kstock.identity.dependencies import CurrentPrincipal
 from kstock.identity.tiers import quota_limit
 from kstock.kit.calendar import KST
 from kstock.kit.clock import iso_utc, utcnow
@@ -63,7 +63,6 @@ router = APIRouter(prefix="/trading", tags=["trading"])
 AccountId = Annotated[uuid.UUID, Path(description="the paper-trading account's id")]
 OrderId = Annotated[uuid.UUID, Path(description="the order's id")]
 StrategyId = Annotated[uuid.UUID, Path(description="the strategy's id")]
-Trader = Annotated[Principal, Depends(require_scope(Scope.TRADE))]
 NOT_YOURS = "Another user's account answers 404 `ACCOUNT_NOT_FOUND`, exactly like a missing one."
 ACCOUNT_ERRORS = error_responses(400, 404)
 
@@ -181,7 +180,7 @@ async def strategy_catalog(principal: CurrentPrincipal) -> Response:
     responses=error_responses(400, 403, 409, 413),
 )
 async def create_account(
-    request: Request, session: SessionDep, snapshot: SnapshotDep, principal: Trader, body: AccountIn
+    request: Request, session: SessionDep, snapshot: SnapshotDep, principal: CurrentPrincipal, body: AccountIn
 ) -> Response:
     account = await service.create_account(
         session, principal, request.app.state.settings, body.name, body.starting_cash
@@ -234,7 +233,7 @@ async def reset_account(
     request: Request,
     session: SessionDep,
     snapshot: SnapshotDep,
-    principal: Trader,
+    principal: CurrentPrincipal,
     account_id: AccountId,
     body: ResetIn | None = None,
 ) -> Response:
@@ -251,7 +250,9 @@ async def reset_account(
     description=f"With its whole history. {NOT_YOURS}",
     responses=ACCOUNT_ERRORS,
 )
-async def delete_account(request: Request, session: SessionDep, principal: Trader, account_id: AccountId) -> Response:
+async def delete_account(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, account_id: AccountId
+) -> Response:
     await service.delete_account(session, principal, account_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -285,7 +286,7 @@ async def preview_order(
     request: Request,
     session: SessionDep,
     snapshot: SnapshotDep,
-    principal: Trader,
+    principal: CurrentPrincipal,
     account_id: AccountId,
     body: OrderIn,
 ) -> Response:
@@ -330,7 +331,7 @@ async def execute_order(
     request: Request,
     session: SessionDep,
     snapshot: SnapshotDep,
-    principal: Trader,
+    principal: CurrentPrincipal,
     account_id: AccountId,
     body: ExecuteIn,
     idempotency_key: Annotated[
@@ -426,7 +427,7 @@ async def get_order(
     responses=error_responses(400, 404, 409),
 )
 async def cancel_order(
-    request: Request, session: SessionDep, principal: Trader, account_id: AccountId, order_id: OrderId
+    request: Request, session: SessionDep, principal: CurrentPrincipal, account_id: AccountId, order_id: OrderId
 ) -> Response:
     order = await service.cancel_order(session, principal, account_id, order_id)
     _publish_after_commit(request, session)
@@ -559,8 +560,8 @@ async def account_signals(
 async def account_events(
     session: SessionDep, principal: CurrentPrincipal, account_id: AccountId, page: PageDep
 ) -> Response:
-    await service.owned_account(session, principal, account_id)
-    rows, total = await control.events(session, account_id, page.offset, page.per_page)
+    account = await service.owned_account(session, principal, account_id)
+    rows, total = await control.events(session, account, page.offset, page.per_page)
     return JSONResponse({"events": rows, "meta": page_meta(page, total)})
 
 
@@ -572,7 +573,9 @@ async def account_events(
     f"the figures call for. {NOT_YOURS}",
     responses=ACCOUNT_ERRORS,
 )
-async def start_account(request: Request, session: SessionDep, principal: Trader, account_id: AccountId) -> Response:
+async def start_account(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, account_id: AccountId
+) -> Response:
     account = await service.lock_account(session, account_id, principal.user_id)
     result = control.start(session, account)
     _publish_after_commit(request, session)
@@ -593,7 +596,7 @@ async def stop_account(
     request: Request,
     session: SessionDep,
     snapshot: SnapshotDep,
-    principal: Trader,
+    principal: CurrentPrincipal,
     account_id: AccountId,
     body: StopIn | None = None,
 ) -> Response:
@@ -627,7 +630,7 @@ async def stop_account(
     responses=error_responses(400, 404, 413),
 )
 async def risk_override(
-    request: Request, session: SessionDep, principal: Trader, account_id: AccountId, body: OverrideIn
+    request: Request, session: SessionDep, principal: CurrentPrincipal, account_id: AccountId, body: OverrideIn
 ) -> Response:
     account = await control.lock_for_control(session, principal, account_id, admin_allowed=True)
     override = control.set_override(
@@ -665,7 +668,7 @@ async def get_config(
     responses=error_responses(400, 404, 413),
 )
 async def put_risk_config(
-    request: Request, session: SessionDep, principal: Trader, account_id: AccountId, body: RiskConfigIn
+    request: Request, session: SessionDep, principal: CurrentPrincipal, account_id: AccountId, body: RiskConfigIn
 ) -> Response:
     account = await service.lock_account(session, account_id, principal.user_id)
     values = body.model_dump(exclude_none=True)
@@ -710,7 +713,7 @@ async def add_strategy(
     request: Request,
     session: SessionDep,
     snapshot: SnapshotDep,
-    principal: Trader,
+    principal: CurrentPrincipal,
     account_id: AccountId,
     body: StrategyIn,
 ) -> Response:
@@ -774,7 +777,7 @@ async def _owned_strategy(session: SessionDep, account_id: uuid.UUID, strategy_i
 async def patch_strategy(
     request: Request,
     session: SessionDep,
-    principal: Trader,
+    principal: CurrentPrincipal,
     account_id: AccountId,
     strategy_id: StrategyId,
     body: StrategyPatch,
@@ -804,7 +807,7 @@ async def patch_strategy(
     responses=ACCOUNT_ERRORS,
 )
 async def delete_strategy(
-    session: SessionDep, principal: Trader, account_id: AccountId, strategy_id: StrategyId
+    session: SessionDep, principal: CurrentPrincipal, account_id: AccountId, strategy_id: StrategyId
 ) -> Response:
     await service.lock_account(session, account_id, principal.user_id)
     row = await _owned_strategy(session, account_id, strategy_id)
