@@ -213,6 +213,33 @@ async def test_events_stored_with_an_actor_id_show_a_role_label(live: Live, trad
     assert risk["override"]["set_by"] == "admin"
 
 
+async def test_an_old_override_lapses_with_a_role_label(live: Live, trader: Account) -> None:
+    # The expiry event is stored and announced on the account's channel: it carries the label too.
+    await set_market(live, asks=((71_000, 1_000),), bids=((70_900, 1_000),), last=71_000)
+    account_id = await new_account(live, trader, cash=10_000_000)
+    await place(live, trader, account_id, quantity=1)  # the engine evaluates accounts holding positions
+    admin_id = str(uuid.uuid4())
+    lapsed = {
+        "level": "active",
+        "reason": "old row",
+        "expires_at": (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)).isoformat(),
+        "set_by": admin_id,
+        "set_at": (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat(),
+    }
+    await live.update(TradingAccount, TradingAccount.id == uuid.UUID(account_id), override=lapsed)
+    await engine_for(live).evaluate_risk(MARKET_TIME)
+    async with live.app.state.sessionmaker() as session:
+        stored = (
+            await session.execute(
+                select(TradingEvent.detail).where(
+                    TradingEvent.account_id == uuid.UUID(account_id), TradingEvent.kind == "risk_override_expired"
+                )
+            )
+        ).scalar_one()
+    assert stored["override"]["set_by"] == "admin"
+    assert admin_id not in str(stored)
+
+
 async def test_stop_is_previewed_then_closes_everything(live: Live, trader: Account) -> None:
     await set_market(live, asks=((71_000, 1_000),), bids=((70_900, 1_000),), last=71_000)
     account_id = await new_account(live, trader, cash=10_000_000)

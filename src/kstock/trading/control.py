@@ -39,6 +39,7 @@ from kstock.trading.service import (
     Assessment,
     OrderRequest,
     Prices,
+    actor_label,
     assess,
     close_order,
     equity_of,
@@ -49,6 +50,7 @@ from kstock.trading.service import (
     place_order,
     position_dict,
     positions_of,
+    public_detail,
     record_event,
     risk_view,
 )
@@ -389,22 +391,6 @@ def config(account: TradingAccount, settings_schedule: CostSchedule, preview_ttl
         },
         "strategies_available": sorted(STRATEGIES),
     }
-
-
-def actor_label(account: TradingAccount, user_id: uuid.UUID | str) -> str:
-    """Who acted on the account, as its owner sees it: ``owner``, or ``admin`` for anyone else (an admin's
-    override). A user id never reaches another user; the audit log keeps who it was."""
-    return "owner" if str(user_id) == str(account.user_id) else "admin"
-
-
-def public_detail(account: TradingAccount, detail: Any) -> Any:
-    """An event's detail with every ``set_by`` shown as a role label (rows written before labels held ids)."""
-    if not isinstance(detail, dict):
-        return detail
-    shown = {key: public_detail(account, value) if isinstance(value, dict) else value for key, value in detail.items()}
-    if isinstance(shown.get("set_by"), str) and shown["set_by"] not in {"owner", "admin"}:
-        shown["set_by"] = actor_label(account, shown["set_by"])
-    return shown
 
 
 async def events(

@@ -198,6 +198,22 @@ async def delete_account(session: AsyncSession, principal: Principal, account_id
     await session.execute(delete(TradingAccount).where(TradingAccount.id == account_id))
 
 
+def actor_label(account: TradingAccount, user_id: uuid.UUID | str) -> str:
+    """Who acted on the account, as its owner sees it: ``owner``, or ``admin`` for anyone else (an admin's
+    override). A user id never reaches another user; the audit log keeps who it was."""
+    return "owner" if str(user_id) == str(account.user_id) else "admin"
+
+
+def public_detail(account: TradingAccount, detail: Any) -> Any:
+    """An event's detail with every ``set_by`` shown as a role label (rows written before labels held ids)."""
+    if not isinstance(detail, dict):
+        return detail
+    shown = {key: public_detail(account, value) if isinstance(value, dict) else value for key, value in detail.items()}
+    if isinstance(shown.get("set_by"), str) and shown["set_by"] not in {"owner", "admin"}:
+        shown["set_by"] = actor_label(account, shown["set_by"])
+    return shown
+
+
 def record_event(session: AsyncSession, account: TradingAccount, kind: str, detail: dict[str, Any]) -> None:
     """Keep ``kind`` in the account's history and announce it on its channel after the commit."""
     session.add(TradingEvent(account_id=account.id, kind=kind, detail=detail, created_at=utcnow()))
@@ -288,7 +304,7 @@ def update_risk_state(session: AsyncSession, account: TradingAccount, equity: in
             {"from": previous, "to": view.latched.value, "reasons": view.reasons, "equity": equity},
         )
     if account.override and not override_of(account).is_active(now):  # type: ignore[union-attr]
-        record_event(session, account, "risk_override_expired", {"override": account.override})
+        record_event(session, account, "risk_override_expired", {"override": public_detail(account, account.override)})
         account.override = None
     return view
 
