@@ -1,11 +1,12 @@
-"""Request rate limits: per caller and tier, per client IP for anonymous callers, plus bursts per endpoint class.
+"""Request rate limits: per user (every key and token of a user together) and tier, per client IP for anonymous
+callers, plus bursts per endpoint class.
 
-One dependency on the ``/v1`` router (:func:`enforce_rate_limit`) resolves the caller (once: the principal is
-kept in the request state) and counts the request against every limit that applies; the decision is kept in the
-request state and the gateway middleware writes the headers on whatever response follows, 2xx or error
-(:func:`add_limit_headers`). Counters live in :class:`LimitStore`: Redis when ``KSTOCK_REDIS_URL`` is set
-(every instance shares them), in-process otherwise, and in-process for the length of a Redis outage (fail-open,
-see docs/operations.md).
+The ``/v1`` dependency (:func:`kstock.gateway.access.enforce_access`) calls :func:`enforce_rate_limit`, which
+resolves the caller (once: the principal is kept in the request state) and counts the request against every limit
+that applies; the decision is kept in the request state and the gateway middleware writes the headers on whatever
+response follows, 2xx or error (:func:`add_limit_headers`). Counters live in :class:`LimitStore`: Redis when
+``KSTOCK_REDIS_URL`` is set (every instance shares them), in-process otherwise, and in-process for the length of a
+Redis outage (fail-open, see docs/operations.md).
 """
 
 from __future__ import annotations
