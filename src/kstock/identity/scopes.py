@@ -9,7 +9,7 @@ The rule for a route is looked up by its method and its path template (``/v1/por
 3. Otherwise GET, HEAD and OPTIONS need ``read``, and every other method ``write``.
 
 So a new state-changing route is never open to a read-only key unless the table says so. The gateway works out
-a route's answer on its first request and keeps it (:mod:`kstock.gateway.access`); a request costs one dictionary
+each route's answer when the routers are mounted (:mod:`kstock.gateway.access`); a request costs one dictionary
 look-up. :func:`required_scope` is also what the API document can show for each operation.
 """
 
