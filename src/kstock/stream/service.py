@@ -43,6 +43,8 @@ async def handle(hub: Hub, connection: Connection, raw: str | bytes) -> None:
         if request.type == "ping":
             _reply(hub, connection, message("pong"))
         elif request.type == "subscribe":
+            if not await hub.still_valid(connection):  # a credential that ended since subscribes nothing more
+                return
             await subscribe(hub, connection, request)
         else:
             await unsubscribe(hub, connection, request)
