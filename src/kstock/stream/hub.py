@@ -37,6 +37,7 @@ from kstock.screener.table import Tick
 from kstock.stream.accounts import CHANNEL_PREFIX as ACCOUNT_CHANNEL_PREFIX
 from kstock.stream.accounts import AccountWatcher
 from kstock.stream.broker import Broker, Message
+from kstock.stream.budget import StreamBudget
 from kstock.stream.connection import Connection
 from kstock.stream.portfolios import PORTFOLIO_CHANGED_CHANNEL, PortfolioWatcher
 from kstock.stream.protocol import Clock, CloseCode, Kind, message, update_frame
@@ -149,6 +150,7 @@ class Hub:
         self.revocation_listeners: list[Callable[[Ended], None]] = []  # told of every identity.revoked
         # Raises UnauthorizedError when a principal's credential ended since it connected (attached by the app).
         self.recheck: Callable[[Principal], Awaitable[None]] | None = None
+        self.budget = StreamBudget()  # per-user connections and codes; shared through Redis by the app's runtime
         self.credentials_ended = 0
         # Counters for /metrics and the benchmarks.
         self.frames_sent = 0

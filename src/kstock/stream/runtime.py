@@ -24,6 +24,7 @@ from kstock.portfolio.cache import PortfolioCache
 from kstock.stream import metrics
 from kstock.stream.accounts import AccountWatcher
 from kstock.stream.broker import create_broker
+from kstock.stream.budget import StreamBudget
 from kstock.stream.hub import Hub
 from kstock.stream.portfolios import PortfolioWatcher
 
@@ -50,6 +51,7 @@ async def stream_runtime(
     broker = create_broker(settings.redis_url, prefix=settings.redis_prefix)
     await broker.start()
     hub = Hub(broker, snapshot, settings)
+    hub.budget = StreamBudget(getattr(app.state, "redis", None), settings.redis_prefix)
     metrics.track(hub)
     hub.portfolios = PortfolioWatcher(sessionmaker, snapshot)
     hub.portfolio_listeners.append(hub.portfolios.changed)
@@ -72,6 +74,7 @@ async def stream_runtime(
     feed_task: asyncio.Task[None] | None = None
     try:
         await hub.start()
+        await hub.budget.start()
         if settings.feed == "simulator":
             from kstock.feed.runner import FeedRunner
 
@@ -85,5 +88,6 @@ async def stream_runtime(
             feed_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await feed_task
+        await hub.budget.stop()
         await hub.stop()
         await broker.close()
