@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+import structlog
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -33,6 +34,8 @@ from kstock.identity.revocation import REVOKED_CHANNEL, Ended, RevocationStore
 from kstock.identity.schemas import AdminUserUpdate, UpdateMeRequest
 from kstock.identity.security import create_access_token, hash_password, new_secret, secret_digest, verify_password
 from kstock.kit.clock import as_utc, utcnow
+
+log = structlog.get_logger("kstock.identity.service")
 
 API_KEY_PREFIX_BYTES: Final = 6  # 12 hex characters, shown in listings and logs
 MAX_NAME_LENGTH: Final = 100
@@ -91,8 +94,12 @@ class AuthContext:
             until = time.time() + self.settings.access_token_ttl_s + self.settings.jwt_leeway_s
             await self.revocations.revoke_sessions(list(session_ids), until)
         broker = getattr(self.request.app.state, "broker", None)
-        if broker is not None:
+        if broker is None:
+            return
+        try:
             await broker.publish(REVOKED_CHANNEL, ended.encode())
+        except Exception as exc:  # noqa: BLE001 - a lost announcement is caught by the streams' next subscribe
+            log.warning("revocation_announcement_failed", error=str(exc), reason=ended.reason)
 
     def end_after_commit(self, session: AsyncSession, ended: Ended, session_ids: Sequence[uuid.UUID] = ()) -> None:
         """:meth:`end_now` once the request's transaction has committed (never for a change that rolled back)."""
