@@ -58,11 +58,14 @@ async def admin(stream: Stream) -> Account:
 
 async def test_logout_closes_the_sessions_connections_only(stream: Stream) -> None:
     session = await login(stream.live, stream.free.email)
+    ended_before = stream.app.state.hub.credentials_ended
     async with stream.connect(token=session.access_token) as ws, stream.connect(stream.free) as other:
         await still_open(ws)
         assert (await stream.live.http.post("/v1/auth/logout", headers=session.headers)).status_code == 204
         assert await closed(ws) == (1008, "session ended: logged out")
         await still_open(other)  # another session of the same user
+    metrics = (await stream.live.http.get("/metrics")).text
+    assert f"kstock_ws_credentials_ended_total {float(ended_before + 1)}" in metrics
 
 
 async def test_a_new_connection_with_a_logged_out_token_is_refused(stream: Stream) -> None:
