@@ -125,5 +125,7 @@ async def serve_stream(scope: Scope, receive: Receive, send: Send) -> None:
             except Exception:  # a bug answering one message must not end the connection
                 log.exception("stream_message_failed", connection=connection.id)
     finally:
-        await hub.unregister(connection)
-        await hub.budget.release(principal, connections=1, codes=len(connection.codes))
+        try:  # the budget first: a client that reconnects at once finds its place free
+            await hub.budget.release(principal, connections=1, codes=len(connection.codes))
+        finally:
+            await hub.unregister(connection)
