@@ -129,7 +129,8 @@ class Hub:
         self.window_s = settings.ws_batch_window_ms / 1000
         self.rooms: dict[str, Room] = {}
         self.connections: set[Connection] = set()
-        self.users: dict[uuid.UUID, set[Connection]] = {}  # the connections of each user
+        # The connections of each user (a list: a few per user at most, and a third of a set's memory).
+        self.users: dict[uuid.UUID, list[Connection]] = {}
         # Connections whose access token or API key expires, by id, and a heap of (when, id) over them; entries
         # of closed connections leave the heap when due, or when it is rebuilt for holding too many of them.
         self._expiring: dict[int, Connection] = {}
@@ -296,7 +297,7 @@ class Hub:
 
     def register(self, connection: Connection) -> None:
         self.connections.add(connection)
-        self.users.setdefault(connection.principal.user_id, set()).add(connection)
+        self.users.setdefault(connection.principal.user_id, []).append(connection)
         principal = connection.principal
         expires = principal.token_expires_at if principal.token_jti is not None else principal.key_expires_at
         if expires is not None:
@@ -312,8 +313,8 @@ class Hub:
         self.connections.discard(connection)
         self._expiring.pop(connection.id, None)
         same_user = self.users.get(connection.principal.user_id)
-        if same_user is not None:
-            same_user.discard(connection)
+        if same_user is not None and connection in same_user:
+            same_user.remove(connection)
             if not same_user:
                 del self.users[connection.principal.user_id]
         connection.wire.watch_flow(None)
