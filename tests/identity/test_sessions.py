@@ -58,6 +58,19 @@ async def test_reusing_a_refresh_token_ends_the_whole_session(live: Live, minjun
     assert (await live.http.post("/v1/auth/refresh", json={"refresh_token": minjun.refresh_token})).status_code == 200
 
 
+async def test_refresh_token_reuse_ends_the_access_tokens_of_the_session(live: Live, minjun: Account) -> None:
+    session = await login(live, EMAIL)
+    rotated = await _refresh(live, session.refresh_token)
+    assert (await live.http.get("/v1/users/me", headers=bearer(str(rotated["access_token"])))).status_code == 200
+    assert_error(
+        await live.http.post("/v1/auth/refresh", json={"refresh_token": session.refresh_token}), 401, "UNAUTHORIZED"
+    )
+    for token in (session.access_token, str(rotated["access_token"])):
+        refused = assert_error(await live.http.get("/v1/users/me", headers=bearer(token)), 401, "UNAUTHORIZED")
+        assert refused["details"] == {"authorization": "revoked"}
+    assert (await live.http.get("/v1/users/me", headers=minjun.headers)).status_code == 200
+
+
 async def test_concurrent_use_of_one_refresh_token_lets_one_win(live: Live, minjun: Account) -> None:
     session = await login(live, EMAIL)
     responses = await asyncio.gather(

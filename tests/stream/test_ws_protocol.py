@@ -222,3 +222,35 @@ async def test_stream_figures_are_on_the_metrics_endpoint(stream: Stream) -> Non
     assert connections
     assert float(connections[0].split()[1]) >= 1
     assert "kstock_broker_connected 1.0" in text
+
+
+async def test_a_client_timestamp_is_accepted_and_ignored(stream: Stream) -> None:
+    code = codes_of(stream)[0]
+    async with stream.connect() as ws:
+        message = {"type": "subscribe", "stock_code": code, "timestamp": "2024-01-15T09:30:00Z"}
+        ack = await request(ws, message, "subscribed")
+        assert ack["subscriptions"] == [{"stock_code": code, "channels": ["price"]}]
+        pong = await request(ws, {"type": "ping", "timestamp": "2024-01-15T09:30:01Z"}, "pong")
+        assert pong["type"] == "pong"
+        ack = await request(ws, {"type": "unsubscribe", "stock_code": code, "timestamp": "x"}, "unsubscribed")
+        assert ack["subscriptions"] == []
+        error = await request(ws, {"type": "subscribe", "stock_code": code, "timestamp": 1}, "error")
+        assert error["code"] == "INVALID_MESSAGE"
+        error = await request(ws, {"type": "subscribe", "stock_code": code, "clock": "x"}, "error")
+        assert error["details"] == {"unknown_fields": ["clock"]}
+
+
+async def test_an_unsubscribe_without_channels_removes_the_whole_target(stream: Stream) -> None:
+    code, other = codes_of(stream)[:2]
+    async with stream.connect(stream.basic) as ws:
+        both = {"channels": ["price", "orderbook"]}
+        await request(ws, {"type": "subscribe", "stock_codes": [code, other], **both}, "subscribed")
+        ack = await request(ws, {"type": "unsubscribe", "stock_code": code}, "unsubscribed")
+        assert ack["subscriptions"] == [{"stock_code": other, "channels": ["orderbook", "price"]}]
+        assert ack["codes"] == 1
+        ack = await request(ws, {"type": "unsubscribe", "stock_code": other, "channels": ["price"]}, "unsubscribed")
+        assert ack["subscriptions"] == [{"stock_code": other, "channels": ["orderbook"]}]
+        await quiet(ws, 0.2)
+        await stream.publish(f"orderbook:{code}", {"asks": [], "bids": []})
+        await stream.publish(f"price:{code}", {"current_price": 1_000})
+        assert [m for m in await quiet(ws, 0.3) if m.get("stock_code") == code] == []

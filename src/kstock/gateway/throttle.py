@@ -4,6 +4,8 @@
   (``KSTOCK_LOGIN_FAILURES_PER_IP``): once either is used up, every login attempt for that account or from that
   IP is refused with 429, even with the right password, until the window that the first failure opened ends.
 * Registrations per client IP (``KSTOCK_REGISTRATIONS_PER_IP``).
+* Failed ``/ws/stocks`` authentications (a bad, expired or revoked token or key) count as failed logins of the
+  client IP: once its allowance is spent, a WebSocket is refused (1008) without its credential being checked.
 
 These apply even when ``KSTOCK_RATE_LIMIT_ENABLED=false``: that switch turns off request limits only. Counters are
 shared through Redis when it is configured, with the fail-open policy of :mod:`kstock.gateway.limitstore`.
@@ -17,7 +19,7 @@ import time
 
 import structlog
 from limits import RateLimitItem, parse
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 
 from kstock.config import Settings
 from kstock.gateway.audit import client_ip
@@ -33,7 +35,7 @@ def _account_key(email: str) -> str:
     return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
 
 
-def _ip(request: Request) -> str:
+def _ip(request: HTTPConnection) -> str:
     return client_ip(request.scope) or "unknown"
 
 
@@ -59,6 +61,16 @@ class BruteForceGuard:
         """Count one failed login for the account and for the client IP."""
         await self._hit(self.per_account, "login-failed", "account", _account_key(email))
         await self._hit(self.per_ip, "login-failed", "ip", _ip(request))
+
+    async def check_credentials(self, connection: HTTPConnection) -> None:
+        """Raise :class:`~kstock.errors.RateLimitError` when this IP has too many failed logins or stream
+        authentications. Call before checking the credential."""
+        by_ip = await self._peek(self.per_ip, "login-failed", "ip", _ip(connection))
+        self._refuse_if_spent(by_ip, "stream_auth_ip", "Too many failed authentications from this address")
+
+    async def credentials_failed(self, connection: HTTPConnection) -> None:
+        """Count one failed stream authentication against the client IP (with its failed logins)."""
+        await self._hit(self.per_ip, "login-failed", "ip", _ip(connection))
 
     async def check_registration(self, request: Request) -> None:
         """Raise :class:`~kstock.errors.RateLimitError` when this IP has used up its registrations."""

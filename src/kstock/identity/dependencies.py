@@ -66,6 +66,7 @@ class IdentityCache:
     def __init__(self) -> None:
         self.users: dict[uuid.UUID, _UserRecord] = {}
         self.keys: dict[str, _KeyRecord] = {}
+        self.key_digests: dict[str, str] = {}  # prefix -> digest of the keys in ``keys``
         self.key_last_touched: dict[str, float] = {}
         # Verified access-token claims by token: a client sends the same token for its whole lifetime, and
         # verifying the signature again costs more than the rest of authentication. Bounded, least recent out.
@@ -91,6 +92,15 @@ class IdentityCache:
 
     def forget_key(self, key_hash: str) -> None:
         self.keys.pop(key_hash, None)
+
+    def forget_key_prefix(self, prefix: str) -> None:
+        digest = self.key_digests.pop(prefix, None)
+        if digest is not None:
+            self.keys.pop(digest, None)
+
+    def keep_key(self, digest: str, record: _KeyRecord) -> None:
+        self.keys[digest] = record
+        self.key_digests[record.prefix] = digest
 
 
 def unauthorized(message: str, reason: str) -> UnauthorizedError:
@@ -136,7 +146,7 @@ async def _key(request: HTTPConnection, raw_key: str) -> _KeyRecord | None:
             return None
         scopes = frozenset(Scope(s) for s in row.scopes.split(",") if s)
         record = _KeyRecord(row.user_id, row.prefix, scopes, as_utc(row.expires_at), row.revoked_at is not None, now)
-        cache.keys[digest] = record
+        cache.keep_key(digest, record)
     await _touch_key(request, digest, now)
     return record
 
@@ -168,7 +178,8 @@ async def _from_bearer(request: HTTPConnection, token: str) -> Principal:
         # Every 401 tells the client how to authenticate, a flawed token's included.
         raise UnauthorizedError(exc.message, exc.details, headers=WWW_AUTHENTICATE) from exc
     revocations: RevocationStore = request.app.state.revocations
-    if await revocations.is_revoked(claims["jti"]):
+    session_id = uuid.UUID(claims["sid"]) if "sid" in claims else None
+    if await revocations.is_revoked(claims["jti"], session_id):
         raise unauthorized("Access token revoked", "revoked")
     user = await _active_user(request, uuid.UUID(claims["sub"]))
     return Principal(
@@ -179,7 +190,7 @@ async def _from_bearer(request: HTTPConnection, token: str) -> Principal:
         scopes=ROLE_SCOPES[user.role],
         token_jti=claims["jti"],
         token_expires_at=int(claims["exp"]),
-        session_id=uuid.UUID(claims["sid"]) if "sid" in claims else None,
+        session_id=session_id,
     )
 
 
@@ -197,6 +208,7 @@ async def _from_api_key(request: HTTPConnection, raw_key: str) -> Principal:
         role=user.role,
         scopes=key.scopes & ROLE_SCOPES[user.role],  # an admin's key loses ``admin`` with the role
         api_key_prefix=key.prefix,
+        key_expires_at=None if key.expires_at is None else int(key.expires_at.timestamp()),
     )
 
 
@@ -233,6 +245,52 @@ async def principal_from_credential(connection: HTTPConnection, credential: str)
     if credential.startswith("ks_"):
         return await _from_api_key(connection, credential)
     return await _from_bearer(connection, credential)
+
+
+async def recheck_principal(connection: HTTPConnection, principal: Principal) -> None:
+    """Raise 401 when the credential ``principal`` was resolved from has ended since: the access token expired or
+    was revoked (itself or its session), the API key was revoked or expired, the account was disabled. For
+    long-lived connections, which keep no raw credential; costs what authenticating a request costs."""
+    now = time.time()
+    if principal.api_key_prefix is not None:
+        if principal.key_expires_at is not None and principal.key_expires_at <= now:
+            raise unauthorized("API key expired", "expired api key")
+        key = await _key_by_prefix(connection, principal.api_key_prefix)
+        if key is None or key.revoked:
+            raise unauthorized("Invalid API key", "invalid api key")
+        if key.expires_at is not None and key.expires_at <= utcnow():
+            raise unauthorized("API key expired", "expired api key")
+    elif principal.token_jti is not None:
+        if principal.token_expires_at is not None and principal.token_expires_at <= now:
+            raise unauthorized("Access token expired", "expired")
+        revocations: RevocationStore = connection.app.state.revocations
+        if await revocations.is_revoked(principal.token_jti, principal.session_id):
+            raise unauthorized("Access token revoked", "revoked")
+    await _active_user(connection, principal.user_id)
+
+
+async def _key_by_prefix(request: HTTPConnection, prefix: str) -> _KeyRecord | None:
+    """The key record of ``prefix``: the cached one while fresh, else read again."""
+    cache: IdentityCache = request.app.state.identity_cache
+    now = time.monotonic()
+    digest = cache.key_digests.get(prefix)
+    cached = None if digest is None else cache.keys.get(digest)
+    if cached is not None and now - cached.fetched_at < _CACHE_TTL_S:
+        return cached
+    async with request.app.state.sessionmaker() as session:
+        row = (
+            await session.execute(
+                select(ApiKey.key_hash, ApiKey.user_id, ApiKey.scopes, ApiKey.expires_at, ApiKey.revoked_at).where(
+                    ApiKey.prefix == prefix
+                )
+            )
+        ).first()
+    if row is None:
+        return None
+    scopes = frozenset(Scope(s) for s in row.scopes.split(",") if s)
+    record = _KeyRecord(row.user_id, prefix, scopes, as_utc(row.expires_at), row.revoked_at is not None, now)
+    cache.keep_key(row.key_hash, record)
+    return record
 
 
 async def require_principal(principal: Annotated[Principal | None, Depends(get_principal)]) -> Principal:

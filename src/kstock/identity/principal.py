@@ -51,6 +51,7 @@ class Principal:
     token_jti: str | None = None  # set when the request came with a Bearer access token
     token_expires_at: int | None = None  # epoch seconds of the access token's exp
     session_id: uuid.UUID | None = None  # the refresh-token family the access token was issued with (``sid``)
+    key_expires_at: int | None = None  # epoch seconds at which the API key expires, when it has an expiry
 
     @property
     def is_admin(self) -> bool:

@@ -77,6 +77,18 @@ async def revoke_refresh_family(session: AsyncSession, family_id: uuid.UUID, now
     return await _rowcount(session, statement)
 
 
+async def live_families(
+    session: AsyncSession, user_id: uuid.UUID, now: dt.datetime, keep_family: uuid.UUID | None = None
+) -> list[uuid.UUID]:
+    """The user's sessions (refresh-token families) that can still be refreshed, but ``keep_family``."""
+    statement = select(RefreshToken.family_id).where(
+        RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None), RefreshToken.expires_at > now
+    )
+    if keep_family is not None:
+        statement = statement.where(RefreshToken.family_id != keep_family)
+    return list((await session.execute(statement.distinct())).scalars().all())
+
+
 async def revoke_user_refresh_tokens(
     session: AsyncSession, user_id: uuid.UUID, now: dt.datetime, *, keep_family: uuid.UUID | None = None
 ) -> int:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+import structlog
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 
 from kstock.config import Settings
+from kstock.db.session import after_commit
 from kstock.errors import ConflictError, ForbiddenError, NotFoundError, UnauthorizedError, ValidationError
 from kstock.gateway.audit import audit_event
 from kstock.gateway.throttle import BruteForceGuard
@@ -28,11 +31,13 @@ from kstock.identity.dependencies import WWW_AUTHENTICATE, IdentityCache
 from kstock.identity.models import ApiKey, RefreshToken, User
 from kstock.identity.passwords import password_problems
 from kstock.identity.principal import ROLE_SCOPES, Principal, Role, Scope, Tier
-from kstock.identity.revocation import RevocationStore
+from kstock.identity.revocation import REVOKED_CHANNEL, Ended, RevocationStore
 from kstock.identity.schemas import AdminUserUpdate, UpdateMeRequest
 from kstock.identity.security import create_access_token, hash_password, new_secret, secret_digest, verify_password
 from kstock.identity.tiers import require_quota_after_insert
 from kstock.kit.clock import as_utc, utcnow
+
+log = structlog.get_logger("kstock.identity.service")
 
 API_KEY_PREFIX_BYTES: Final = 6  # 12 hex characters, shown in listings and logs
 MAX_NAME_LENGTH: Final = 100
@@ -83,6 +88,28 @@ class AuthContext:
         details: Mapping[str, Any] | None = None,
     ) -> None:
         await audit_event(self.request, event, principal=principal, status=status, details=details)
+
+    async def end_now(self, ended: Ended, session_ids: Sequence[uuid.UUID] = ()) -> None:
+        """Refuse the access tokens of ``session_ids`` from now on (every instance, with Redis) and announce
+        ``ended`` to every instance, whose open WebSocket connections that used those credentials are closed."""
+        if session_ids:
+            until = time.time() + self.settings.access_token_ttl_s + self.settings.jwt_leeway_s
+            await self.revocations.revoke_sessions(list(session_ids), until)
+        broker = getattr(self.request.app.state, "broker", None)
+        if broker is None:
+            return
+        try:
+            await broker.publish(REVOKED_CHANNEL, ended.encode())
+        except Exception as exc:  # noqa: BLE001 - a lost announcement is caught by the streams' next subscribe
+            log.warning("revocation_announcement_failed", error=str(exc), reason=ended.reason)
+
+    def end_after_commit(self, session: AsyncSession, ended: Ended, session_ids: Sequence[uuid.UUID] = ()) -> None:
+        """:meth:`end_now` once the request's transaction has committed (never for a change that rolled back)."""
+
+        async def end() -> None:
+            await self.end_now(ended, session_ids)
+
+        after_commit(session, end)
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +249,8 @@ async def _refuse_reuse(session: AsyncSession, ctx: AuthContext, token: RefreshT
     await session.rollback()
     async with ctx.sessionmaker() as own, own.begin():
         await repository.revoke_refresh_family(own, family_id, utcnow())
+    # The access tokens already issued in the session end with it, and so do its open streams.
+    await ctx.end_now(Ended(user_id, "session ended: refresh token reused", session_id=family_id), [family_id])
     await ctx.audit(
         "auth.refresh_reuse_detected",
         status=401,
@@ -252,11 +281,14 @@ async def refresh(session: AsyncSession, ctx: AuthContext, refresh_token: str) -
 
 
 async def logout(session: AsyncSession, ctx: AuthContext, principal: Principal) -> None:
-    """End the caller's session: its access token (until it expires) and its refresh-token family."""
+    """End the caller's session: its access token (until it expires), every other access token of the session,
+    its refresh-token family and its open streams."""
     if principal.token_jti is not None and principal.token_expires_at is not None:
         await ctx.revocations.revoke(principal.token_jti, principal.token_expires_at)
     if principal.session_id is not None:
         await repository.revoke_refresh_family(session, principal.session_id, utcnow())
+        ended = Ended(principal.user_id, "session ended: logged out", session_id=principal.session_id)
+        ctx.end_after_commit(session, ended, [principal.session_id])
     await ctx.audit("auth.logout", principal=principal, status=204)
 
 
@@ -307,8 +339,13 @@ async def _change_password(
     now = utcnow()
     user.password_hash = await hash_password(new)
     user.password_changed_at = now
-    # Every other session ends; this one goes on.
+    # Every other session ends, with its access tokens and streams; this one goes on (API keys too).
+    sessions = await repository.live_families(session, user.id, now, keep_family=principal.session_id)
     ended = await repository.revoke_user_refresh_tokens(session, user.id, now, keep_family=principal.session_id)
+    announcement = Ended(
+        user.id, "session ended: password changed", all_sessions=True, except_session=principal.session_id
+    )
+    ctx.end_after_commit(session, announcement, sessions)
     await ctx.audit("user.password_changed", principal=principal, status=200, details={"other_logins_ended": ended})
 
 
@@ -366,6 +403,7 @@ async def revoke_api_key(session: AsyncSession, ctx: AuthContext, principal: Pri
     record.revoked_at = utcnow()
     await repository.flush(session)
     ctx.identity_cache.forget_key(record.key_hash)
+    ctx.end_after_commit(session, Ended(record.user_id, "API key revoked", key_prefix=record.prefix))
     await ctx.audit(
         "api_key.revoked", principal=principal, status=204, details={"id": str(key_id), "prefix": record.prefix}
     )
@@ -391,8 +429,12 @@ async def admin_update_user(
         if changes.is_active:
             events.append(("user.reactivated", {}))
         else:
+            sessions = await repository.live_families(session, user.id, now)
             ended = await repository.revoke_user_refresh_tokens(session, user.id, now)
             events.append(("user.deactivated", {"logins_ended": ended}))
+            # Its access tokens stay refused even if the account is enabled again; every stream and key closes.
+            announcement = Ended(user.id, "account disabled", all_sessions=True, keys=True)
+            ctx.end_after_commit(session, announcement, sessions)
     await repository.flush(session)
     ctx.identity_cache.forget_user(user.id)
     for event, details in events:

@@ -62,8 +62,12 @@ QUOTAS: Final[Mapping[str, Quota]] = MappingProxyType(
             limits=MappingProxyType({Tier.FREE: 5, Tier.BASIC: 20, Tier.PRO: 100}),
         ),
         "stream_codes": Quota(
-            description="stock codes streamed on one connection",
+            description="stock codes streamed at once, all connections together",
             limits=MappingProxyType({Tier.FREE: 20, Tier.BASIC: 200, Tier.PRO: 2_000}),
+        ),
+        "stream_connections": Quota(
+            description="open stream connections",
+            limits=MappingProxyType({Tier.FREE: 2, Tier.BASIC: 10, Tier.PRO: 50}),
         ),
     }
 )

@@ -6,7 +6,8 @@ endpoint gets the server's own ``send`` (prepared frames go straight to the sock
 
 Credentials: ``?token=`` (an access token or an API key, as browsers cannot set headers on a WebSocket), or the
 ``Authorization: Bearer`` / ``X-API-Key`` headers. A missing, bad, expired or revoked credential closes the
-connection with 1008 right after the handshake.
+connection with 1008 right after the handshake; so does an address with too many failed authentications (the
+brute-force guard, checked before the credential) and a user already holding the tier's open connections.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ import structlog
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from kstock.errors import AppError
+from kstock.errors import AppError, UnauthorizedError
+from kstock.gateway.throttle import BruteForceGuard
 from kstock.identity.dependencies import principal_from_credential
 from kstock.identity.principal import Principal
 from kstock.stream import service
+from kstock.stream.budget import limit_refusal
 from kstock.stream.connection import Connection
 from kstock.stream.hub import Hub
 from kstock.stream.protocol import CloseCode
@@ -49,8 +52,16 @@ async def _authenticate(scope: Scope) -> tuple[Principal | None, str]:
     credential = _credential(scope)
     if not credential:
         return None, "authentication required: ?token=<access token or API key>"
+    connection = HTTPConnection(scope)
+    guard: BruteForceGuard | None = getattr(scope["app"].state, "throttle", None)
     try:
-        return await principal_from_credential(HTTPConnection(scope), credential), ""
+        if guard is not None:  # an address that failed too often is refused before its credential is looked at
+            await guard.check_credentials(connection)
+        return await principal_from_credential(connection, credential), ""
+    except UnauthorizedError as exc:
+        if guard is not None:
+            await guard.credentials_failed(connection)
+        return None, exc.message[:120]
     except AppError as exc:
         return None, exc.message[:120]
 
@@ -91,6 +102,11 @@ async def serve_stream(scope: Scope, receive: Receive, send: Send) -> None:
     if principal is None:
         await close(send, CloseCode.POLICY_VIOLATION, reason)
         return
+    refused = await hub.budget.acquire(principal, connections=1)
+    if refused is not None:
+        text, _ = limit_refusal(principal, refused, hub.settings)
+        await close(send, CloseCode.POLICY_VIOLATION, text[:120])
+        return
     connection = Connection(principal, wire_for(send), hub.settings.ws_client_messages_per_s, send)
     hub.register(connection)
     try:
@@ -109,4 +125,7 @@ async def serve_stream(scope: Scope, receive: Receive, send: Send) -> None:
             except Exception:  # a bug answering one message must not end the connection
                 log.exception("stream_message_failed", connection=connection.id)
     finally:
-        await hub.unregister(connection)
+        try:  # the budget first: a client that reconnects at once finds its place free
+            await hub.budget.release(principal, connections=1, codes=len(connection.codes))
+        finally:
+            await hub.unregister(connection)

@@ -19,19 +19,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import time
-from collections.abc import Callable, Iterable, Iterator
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any, Final
 
 import orjson
 import structlog
 
 from kstock.config import Settings
+from kstock.errors import UnauthorizedError
+from kstock.identity.principal import Principal
+from kstock.identity.revocation import REVOKED_CHANNEL, Ended
 from kstock.market.snapshot import MarketSnapshot
 from kstock.screener.table import Tick
 from kstock.stream.accounts import CHANNEL_PREFIX as ACCOUNT_CHANNEL_PREFIX
 from kstock.stream.accounts import AccountWatcher
 from kstock.stream.broker import Broker, Message
+from kstock.stream.budget import StreamBudget
 from kstock.stream.connection import Connection
 from kstock.stream.portfolios import PORTFOLIO_CHANGED_CHANNEL, PortfolioWatcher
 from kstock.stream.protocol import Clock, CloseCode, Kind, message, update_frame
@@ -123,6 +129,12 @@ class Hub:
         self.window_s = settings.ws_batch_window_ms / 1000
         self.rooms: dict[str, Room] = {}
         self.connections: set[Connection] = set()
+        # The connections of each user (a list: a few per user at most, and a third of a set's memory).
+        self.users: dict[uuid.UUID, list[Connection]] = {}
+        # Connections whose access token or API key expires, by id, and a heap of (when, id) over them; entries
+        # of closed connections leave the heap when due, or when it is rebuilt for holding too many of them.
+        self._expiring: dict[int, Connection] = {}
+        self._expiries: list[tuple[float, int]] = []
         self.latest: dict[str, Message] = {}  # newest message of every channel this instance subscribes
         self._window: dict[str, Message] = {}
         self._window_counts: dict[str, int] = {}
@@ -136,6 +148,11 @@ class Hub:
         self.portfolios: PortfolioWatcher | None = None  # live P&L, attached by the app
         self.accounts: AccountWatcher | None = None  # paper-trading accounts' events and P&L, attached by the app
         self.portfolio_listeners: list[Callable[[str], None]] = []  # told of every portfolio.changed
+        self.revocation_listeners: list[Callable[[Ended], None]] = []  # told of every identity.revoked
+        # Raises UnauthorizedError when a principal's credential ended since it connected (attached by the app).
+        self.recheck: Callable[[Principal], Awaitable[None]] | None = None
+        self.budget = StreamBudget()  # per-user connections and codes; shared through Redis by the app's runtime
+        self.credentials_ended = 0
         # Counters for /metrics and the benchmarks.
         self.frames_sent = 0
         self.frames_conflated = 0
@@ -146,7 +163,7 @@ class Hub:
 
     async def start(self) -> None:
         self.broker.set_handler(self.on_message)
-        await self.broker.subscribe(TICKS_CHANNEL, PORTFOLIO_CHANGED_CHANNEL)
+        await self.broker.subscribe(TICKS_CHANNEL, PORTFOLIO_CHANGED_CHANNEL, REVOKED_CHANNEL)
         self._tasks = [
             asyncio.create_task(self._every(self.window_s, self.flush), name="stream-flush"),
             asyncio.create_task(self._every(self._heartbeat_tick_s, self.heartbeat), name="stream-heartbeat"),
@@ -186,6 +203,9 @@ class Hub:
             for listener in self.portfolio_listeners:
                 listener(portfolio_id)
             return
+        if channel == REVOKED_CHANNEL:
+            self._revoked(received.data)
+            return
         if channel.startswith(ACCOUNT_CHANNEL_PREFIX):
             if self.accounts is not None:
                 self._blocked.update(self.accounts.deliver(received))
@@ -195,6 +215,37 @@ class Hub:
         self.latest[channel] = received
         self._window[channel] = received
         self._window_counts[channel] = self._window_counts.get(channel, 0) + 1
+
+    def _revoked(self, data: bytes) -> None:
+        """A credential ended (on any instance): close this instance's connections that used it (1008)."""
+        try:
+            ended = Ended.decode(data)
+        except (ValueError, KeyError, TypeError):
+            log.warning("bad_revocation_message", size=len(data))
+            return
+        for listener in self.revocation_listeners:
+            listener(ended)
+        for connection in list(self.users.get(ended.user_id, ())):
+            if ended.matches(connection.principal):
+                self.end(connection, ended.reason)
+
+    def end(self, connection: Connection, reason: str) -> None:
+        """Close ``connection`` with 1008: its credential ended. Its receive loop sees the close and cleans up."""
+        self.credentials_ended += 1
+        log.info("stream_credential_ended", connection=connection.id, reason=reason)
+        connection.pending.clear()
+        connection.wire.abort(CloseCode.POLICY_VIOLATION, reason)
+
+    async def still_valid(self, connection: Connection) -> bool:
+        """Check ``connection``'s credential again (a subscribe does); closes it (1008) when it ended."""
+        if self.recheck is None:
+            return True
+        try:
+            await self.recheck(connection.principal)
+        except UnauthorizedError as exc:
+            self.end(connection, exc.message[:120])
+            return False
+        return True
 
     def _apply_ticks(self, data: bytes) -> None:
         if not self.snapshot.loaded:
@@ -246,11 +297,26 @@ class Hub:
 
     def register(self, connection: Connection) -> None:
         self.connections.add(connection)
+        self.users.setdefault(connection.principal.user_id, []).append(connection)
+        principal = connection.principal
+        expires = principal.token_expires_at if principal.token_jti is not None else principal.key_expires_at
+        if expires is not None:
+            self._expiring[connection.id] = connection
+            heapq.heappush(self._expiries, (float(expires), connection.id))
+            if len(self._expiries) > 2 * len(self._expiring) + 1_000:
+                self._expiries = [entry for entry in self._expiries if entry[1] in self._expiring]
+                heapq.heapify(self._expiries)
         connection.placement = self
         connection.wire.watch_flow(connection)
 
     async def unregister(self, connection: Connection) -> None:
         self.connections.discard(connection)
+        self._expiring.pop(connection.id, None)
+        same_user = self.users.get(connection.principal.user_id)
+        if same_user is not None and connection in same_user:
+            same_user.remove(connection)
+            if not same_user:
+                del self.users[connection.principal.user_id]
         connection.wire.watch_flow(None)
         connection.placement = None
         self._blocked.discard(connection)
@@ -410,21 +476,28 @@ class Hub:
                 connection.pending.clear()
                 connection.wire.abort(CloseCode.TRY_AGAIN_LATER, "too slow: reconnect and resubscribe")
 
+    def expire(self) -> None:
+        """Close the connections whose access token or API key has expired (1008)."""
+        now = time.time()
+        expiries = self._expiries
+        while expiries and expiries[0][0] <= now:
+            _, connection_id = heapq.heappop(expiries)
+            connection = self._expiring.pop(connection_id, None)
+            if connection is not None:
+                principal = connection.principal
+                self.end(connection, "access token expired" if principal.token_jti is not None else "API key expired")
+
     def heartbeat(self) -> None:
         """``heartbeat`` to this second's share of the connections, so each gets one every ``ws_heartbeat_s``
-        without 10,000 frames leaving in one burst; connections whose access token has expired are closed (1008).
+        without 10,000 frames leaving in one burst; connections whose credential has expired are closed (1008).
         """
+        self.expire()
         self._heartbeat_round += 1
         buckets = max(1, round(self.settings.ws_heartbeat_s / _HEARTBEAT_TICK_S))
         bucket = self._heartbeat_round % buckets
         frame = Prepared(message("heartbeat"))
-        now = time.time()
         for connection in list(self.connections):
             if connection.id % buckets != bucket:
-                continue
-            expires = connection.principal.token_expires_at
-            if expires is not None and expires <= now:
-                connection.wire.abort(CloseCode.POLICY_VIOLATION, "access token expired")
                 continue
             if not connection.offer("heartbeat", frame):
                 self._blocked.add(connection)

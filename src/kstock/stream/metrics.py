@@ -41,6 +41,11 @@ class _StreamCollector:
             value=sum(h.slow_clients_dropped for h in hubs),
         )
         yield CounterMetricFamily(
+            "kstock_ws_credentials_ended",
+            "Connections closed with 1008 because their credential ended (expired, revoked, logged out, disabled)",
+            value=sum(h.credentials_ended for h in hubs),
+        )
+        yield CounterMetricFamily(
             "kstock_broker_messages_received",
             "Broker messages delivered",
             value=sum(b.messages_received for b in brokers),

@@ -8,8 +8,10 @@ Client messages are small JSON objects with a ``type``::
     {"type": "subscribe", "sector": "전기전자"}                          # every stock of a sector
     {"type": "subscribe", "portfolio_id": "…"}                          # live P&L of one's own portfolio
     {"type": "subscribe", "account_id": "…"}                            # one's own paper-trading account
-    {"type": "unsubscribe", ...the same targets...}
+    {"type": "unsubscribe", ...the same targets...}                    # without "channels": every kind
     {"type": "ping"}
+
+Any message may carry a ``timestamp`` (the client's clock, as a string): it is accepted and ignored.
 
 Pushed updates are built once per batching window and shared by every subscriber: the publisher's payload
 (``data``) is spliced into the frame as bytes, never decoded and encoded again.
@@ -39,6 +41,7 @@ class Kind(StrEnum):
 UPDATE_TYPES: Final = {Kind.PRICE: b"price_update", Kind.ORDERBOOK: b"orderbook_update"}
 TARGET_KEYS: Final = ("stock_code", "stock_codes", "market", "sector", "portfolio_id", "account_id")
 OWNED_SCOPES: Final = ("portfolio_id", "account_id")  # one's own portfolio or paper-trading account: no channels
+INFORMATIONAL_KEYS: Final = ("timestamp",)  # accepted on any message and ignored (the client's clock)
 MAX_CODES_PER_MESSAGE: Final = 2_000
 
 
@@ -136,6 +139,9 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
     if not isinstance(message, dict):
         raise ProtocolError(ErrorCode.INVALID_MESSAGE, "Messages are JSON objects")
     kind = message.get("type")
+    stamp = message.get("timestamp")
+    if stamp is not None and not isinstance(stamp, str):
+        raise ProtocolError(ErrorCode.INVALID_MESSAGE, "'timestamp' must be a string")
     if kind == "ping":
         return ClientMessage("ping")
     if kind not in ("subscribe", "unsubscribe"):
@@ -145,7 +151,7 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
             {"type": kind, "types": ["subscribe", "unsubscribe", "ping"]},
         )
     present = [key for key in TARGET_KEYS if key in message]
-    unknown = sorted(set(message) - {"type", "channels", *TARGET_KEYS})
+    unknown = sorted(set(message) - {"type", "channels", *TARGET_KEYS, *INFORMATIONAL_KEYS})
     if len(present) != 1 or unknown:
         raise ProtocolError(
             ErrorCode.INVALID_MESSAGE,
@@ -166,7 +172,10 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
         if not isinstance(value, str) or not value.strip() or len(value) > 100:
             raise ProtocolError(ErrorCode.INVALID_MESSAGE, f"'{key}' must be a non-empty string")
         targets = (Target(key, value.strip()),)
-    kinds = _kinds(message.get("channels"))
+    if kind == "unsubscribe" and "channels" not in message:
+        kinds: tuple[Kind, ...] = tuple(Kind)  # the whole target, whatever it was subscribed with
+    else:
+        kinds = _kinds(message.get("channels"))
     if key in OWNED_SCOPES and "channels" in message:
         raise ProtocolError(ErrorCode.INVALID_MESSAGE, f"A {key.removesuffix('_id')} subscription has no 'channels'")
     return ClientMessage(kind, targets, kinds)

@@ -13,13 +13,18 @@ from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.requests import HTTPConnection
 
 from kstock.config import Settings
+from kstock.identity.dependencies import IdentityCache, recheck_principal
+from kstock.identity.principal import Principal
+from kstock.identity.revocation import Ended
 from kstock.market.snapshot import MarketSnapshot
 from kstock.portfolio.cache import PortfolioCache
 from kstock.stream import metrics
 from kstock.stream.accounts import AccountWatcher
 from kstock.stream.broker import create_broker
+from kstock.stream.budget import StreamBudget
 from kstock.stream.hub import Hub
 from kstock.stream.portfolios import PortfolioWatcher
 
@@ -31,6 +36,14 @@ def _invalidate(cache: PortfolioCache, raw_id: str) -> None:
         return
 
 
+def _forget(cache: IdentityCache, ended: Ended) -> None:
+    """Another instance (or this one) ended a credential: this instance's cached records of it go at once."""
+    if ended.keys or ended.all_sessions:
+        cache.forget_user(ended.user_id)
+    if ended.key_prefix is not None:
+        cache.forget_key_prefix(ended.key_prefix)
+
+
 @contextlib.asynccontextmanager
 async def stream_runtime(
     app: FastAPI, settings: Settings, engine: AsyncEngine, snapshot: MarketSnapshot, sessionmaker: Any
@@ -38,6 +51,7 @@ async def stream_runtime(
     broker = create_broker(settings.redis_url, prefix=settings.redis_prefix)
     await broker.start()
     hub = Hub(broker, snapshot, settings)
+    hub.budget = StreamBudget(getattr(app.state, "redis", None), settings.redis_prefix)
     metrics.track(hub)
     hub.portfolios = PortfolioWatcher(sessionmaker, snapshot)
     hub.portfolio_listeners.append(hub.portfolios.changed)
@@ -45,12 +59,22 @@ async def stream_runtime(
     cache: PortfolioCache | None = getattr(app.state, "portfolio_cache", None)
     if cache is not None:
         hub.portfolio_listeners.append(lambda portfolio_id: _invalidate(cache, portfolio_id))
+    identity_cache: IdentityCache | None = getattr(app.state, "identity_cache", None)
+    if identity_cache is not None:
+        hub.revocation_listeners.append(lambda ended: _forget(identity_cache, ended))
+    app_connection = HTTPConnection({"type": "websocket", "app": app, "headers": []})
+
+    async def recheck(principal: Principal) -> None:
+        await recheck_principal(app_connection, principal)
+
+    hub.recheck = recheck
     app.state.broker = broker
     app.state.hub = hub
     app.state.feed = None
     feed_task: asyncio.Task[None] | None = None
     try:
         await hub.start()
+        await hub.budget.start()
         if settings.feed == "simulator":
             from kstock.feed.runner import FeedRunner
 
@@ -64,5 +88,6 @@ async def stream_runtime(
             feed_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await feed_task
+        await hub.budget.stop()
         await hub.stop()
         await broker.close()

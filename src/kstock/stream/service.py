@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from kstock.errors import AppError
-from kstock.identity.tiers import TierLimitError, quota_limit, require_quota, require_tier
+from kstock.identity.tiers import TierLimitError, quota_limit, require_tier
 from kstock.stream.accounts import AccountWatcher
+from kstock.stream.budget import limit_refusal
 from kstock.stream.connection import Connection, Subscription
 from kstock.stream.hub import Hub, channel_of
 from kstock.stream.portfolios import PortfolioWatcher
@@ -43,6 +44,8 @@ async def handle(hub: Hub, connection: Connection, raw: str | bytes) -> None:
         if request.type == "ping":
             _reply(hub, connection, message("pong"))
         elif request.type == "subscribe":
+            if not await hub.still_valid(connection):  # a credential that ended since subscribes nothing more
+                return
             await subscribe(hub, connection, request)
         else:
             await unsubscribe(hub, connection, request)
@@ -73,20 +76,24 @@ def _codes_of(hub: Hub, target: Target) -> list[str]:
     return codes
 
 
-def _check_tier(hub: Hub, connection: Connection, kinds: Iterable[Kind], new_codes: set[str]) -> None:
+def _check_gate(hub: Hub, connection: Connection, kinds: Iterable[Kind]) -> None:
+    if Kind.ORDERBOOK in kinds:
+        try:
+            require_tier(connection.principal, "stream.orderbook", hub.settings)
+        except TierLimitError as exc:
+            raise ProtocolError(ErrorCode.TIER_LIMIT_EXCEEDED, exc.message, exc.details) from exc
+
+
+async def _reserve_codes(hub: Hub, connection: Connection, added: int) -> None:
+    """Reserve ``added`` more codes for the user: the tier's limit counts every connection of the user, on every
+    instance. SUBSCRIPTION_LIMIT, with nothing reserved, when it would pass it."""
     principal = connection.principal
-    try:
-        if Kind.ORDERBOOK in kinds:
-            require_tier(principal, "stream.orderbook", hub.settings)
-        total = len(connection.codes.keys() | new_codes)
-        if total > len(connection.codes):
-            require_quota(principal, "stream_codes", total, hub.settings)
-    except TierLimitError as exc:
-        code = ErrorCode.SUBSCRIPTION_LIMIT if "limit" in exc.details else ErrorCode.TIER_LIMIT_EXCEEDED
-        details = dict(exc.details)
-        if code is ErrorCode.SUBSCRIPTION_LIMIT:
-            details.update(subscribed=len(connection.codes), requested=total)
-        raise ProtocolError(code, exc.message, details) from exc
+    refused = await hub.budget.acquire(principal, codes=added)
+    if refused is None:
+        return
+    text, details = limit_refusal(principal, refused, hub.settings)
+    details.update(subscribed=refused.total - added, requested=refused.total)
+    raise ProtocolError(ErrorCode.SUBSCRIPTION_LIMIT, text, details)
 
 
 async def _subscribe_owned(hub: Hub, connection: Connection, request: ClientMessage, target: Target) -> None:
@@ -124,7 +131,10 @@ async def subscribe(hub: Hub, connection: Connection, request: ClientMessage) ->
         if added:
             plan.append((target, codes, added))
             new_codes.update(codes)
-    _check_tier(hub, connection, request.kinds, new_codes)
+    _check_gate(hub, connection, request.kinds)
+    added_codes = len(connection.codes.keys() | new_codes) - len(connection.codes)
+    if added_codes:
+        await _reserve_codes(hub, connection, added_codes)
     joined: list[tuple[Kind, str]] = []
     for target, codes, added in plan:
         held = connection.subscriptions.get(target.key)
@@ -147,6 +157,7 @@ async def subscribe(hub: Hub, connection: Connection, request: ClientMessage) ->
 
 async def unsubscribe(hub: Hub, connection: Connection, request: ClientMessage) -> None:
     left: list[str] = []
+    codes_before = len(connection.codes)
     for target in request.targets:
         held = connection.subscriptions.get(target.key)
         if held is None:
@@ -177,6 +188,8 @@ async def unsubscribe(hub: Hub, connection: Connection, request: ClientMessage) 
                 if connection.channels[channel] <= 0:
                     del connection.channels[channel]
                     left.append(channel)
+    if len(connection.codes) < codes_before:
+        await hub.budget.release(connection.principal, codes=codes_before - len(connection.codes))
     await hub.leave(connection, left)
     _ack(hub, connection, "unsubscribed", request)
 
@@ -185,9 +198,12 @@ def _ack(hub: Hub, connection: Connection, kind: str, request: ClientMessage) ->
     fields = request.echo()
     if request.targets and request.targets[0].scope not in OWNED_SCOPES:
         fields["channels"] = sorted(request.kinds)
-    limit = quota_limit(connection.principal, "stream_codes")
-    _reply(
-        hub,
-        connection,
-        message(kind, **fields, subscriptions=connection.subscription_list(), codes=len(connection.codes), limit=limit),
+    principal = connection.principal
+    reply = message(
+        kind,
+        **fields,
+        subscriptions=connection.subscription_list(),
+        codes=len(connection.codes),
+        limit=quota_limit(principal, "stream_codes"),
     )
+    _reply(hub, connection, reply)
