@@ -91,7 +91,7 @@ async def test_prices_of_known_stock_without_bars_is_empty(client: httpx.AsyncCl
 
 
 async def test_annual_financials(client: httpx.AsyncClient) -> None:
-    body = await get_json(client, "/v1/stocks/005930/financials")
+    body = await get_json(client, "/v1/stocks/005930/financials?period_type=annual")
     assert body["stock_code"] == "005930"
     assert body["period_type"] == "annual"
     assert body["financials"] == [
@@ -121,6 +121,13 @@ async def test_quarterly_financials_newest_first_with_annualised_roe(client: htt
     assert q3["dps"] is None
     one_year = await get_json(client, "/v1/stocks/005930/financials?period_type=quarterly&years=1")
     assert [f["fiscal_year"] for f in one_year["financials"]] == [2024] * 4
+
+
+async def test_financials_default_to_quarterly(client: httpx.AsyncClient) -> None:
+    body = await get_json(client, "/v1/stocks/005930/financials")
+    assert body["period_type"] == "quarterly"
+    assert body == await get_json(client, "/v1/stocks/005930/financials?period_type=quarterly")
+    assert {f["fiscal_quarter"] for f in body["financials"]} == {1, 2, 3, 4}
 
 
 @pytest.mark.parametrize(

@@ -175,16 +175,16 @@ async def financial_years(
     "/{stock_code}/financials",
     response_model=Financials,
     summary="Financial statements",
-    description="Quarterly or annual statements for the latest `years` fiscal years on file, newest first. "
-    "ROE = net profit / equity (quarterly figures annualised x4). More than 5 years needs the basic tier: "
-    "401 when anonymous, 403 `TIER_LIMIT_EXCEEDED` on the free tier.",
+    description="Quarterly (the default) or annual statements for the latest `years` fiscal years on file, "
+    "newest first. ROE = net profit / equity (quarterly figures annualised x4). More than 5 years needs the "
+    "basic tier: 401 when anonymous, 403 `TIER_LIMIT_EXCEEDED` on the free tier.",
     responses=error_responses(400, 401, 403, 404),
 )
 async def get_financials(
     session: SessionDep,
     stock_code: StockCode,
     years: Annotated[int, Depends(financial_years)],
-    period_type: Annotated[PeriodType, BeforeValidator(lower)] = PeriodType.ANNUAL,
+    period_type: Annotated[PeriodType, BeforeValidator(lower)] = PeriodType.QUARTERLY,
 ) -> Response:
     code = service.normalize_code(stock_code)
     rows = await service.financials(session, code, period_type, years)
