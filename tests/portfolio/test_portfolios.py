@@ -32,10 +32,14 @@ async def test_the_spec_example(live: Live) -> None:
     body = {"stock_code": SAMSUNG, "quantity": 10, "avg_price": 68_000, "purchase_date": "2025-01-02"}
     added = await live.http.post(f"/v1/portfolios/{pid}/holdings", json=body, headers=me.headers)
     assert added.status_code == 201, added.text
+    # The response carries the holding's id, as the API design shows; the detail shows the same id.
+    assert added.json()["id"] == str(uuid.uuid5(uuid.UUID(pid), SAMSUNG))
+    assert list(added.json())[:2] == ["id", "stock_code"]
     # The price moves to 71,000 in the 2025-01-10 session (a live tick; the previous close stays 55,100).
     live.app.state.market_snapshot.apply_ticks([Tick(SAMSUNG, 71_000, D(2025, 1, 10))])
     result = await detail(live, me, pid)
     (holding,) = result["holdings"]
+    assert holding["id"] == added.json()["id"]
     assert holding["stock_code"] == SAMSUNG
     assert holding["stock_name"] == "삼성전자"
     assert holding["quantity"] == 10

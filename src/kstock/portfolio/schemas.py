@@ -86,6 +86,10 @@ class PortfolioList(BaseModel):
 
 
 class HoldingOut(BaseModel):
+    id: uuid.UUID = Field(
+        description="the holding's id: derived from the portfolio and the stock, so it stays the same for as long "
+        "as the portfolio holds the stock"
+    )
     stock_code: str = Field(examples=["005930"])
     stock_name: str | None = Field(examples=["삼성전자"])
     sector: str | None = Field(examples=["전기전자"])

@@ -413,6 +413,13 @@ class HoldingRow(NamedTuple):
     realized_gain: int
     fees: int
     first_trade_date: dt.date
+    id: str  # holding_id(portfolio, stock_code)
+
+
+def holding_id(portfolio_id: uuid.UUID, stock_code: str) -> str:
+    """A holding's id: a holding is its portfolio's position in one stock, so its id is the UUID v5 of the stock code
+    in the portfolio's namespace, the same on every read and every instance for as long as the position exists."""
+    return str(uuid.uuid5(portfolio_id, stock_code))
 
 
 def value_holdings(
@@ -441,6 +448,7 @@ def value_holdings(
         day_change = 0 if price is None or math.isnan(previous) else (price - int(previous)) * holding.quantity
         rows.append(
             {
+                "id": holding.id,
                 "stock_code": holding.stock_code,
                 "stock_name": detail["name"] if detail else None,
                 "sector": detail["sector"] if detail else None,
@@ -530,7 +538,8 @@ async def portfolios_with_holdings(
             }
             entry = found[pid] = (header, [])
         if code is not None:
-            entry[1].append(HoldingRow(code, quantity, cost, realized, fees, _as_date(first)))
+            ident = holding_id(uuid.UUID(entry[0]["id"]), code)
+            entry[1].append(HoldingRow(code, quantity, cost, realized, fees, _as_date(first), ident))
     return found
 
 
