@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from kstock.errors import error_responses
 from kstock.gateway.endpoints import router as gateway_router
+from kstock.gateway.queryparams import reject_unknown_query
 from kstock.gateway.ratelimit import enforce_rate_limit
 from kstock.identity.endpoints import router as identity_router
 from kstock.market.endpoints import router as market_router
@@ -25,7 +26,8 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
 
 
 def mount_v1(app: FastAPI) -> None:
-    """Include every domain router under ``/v1`` with the rate-limit dependency.
+    """Include every domain router under ``/v1`` with the rate-limit dependency, then the one that refuses
+    unknown query parameters.
 
     Every /v1 route is rate-limited; the dependency also resolves the caller once for the whole request, so any
     operation may answer 401 (credentials sent but bad) or 429. The routers are included one by one rather than
@@ -33,5 +35,8 @@ def mount_v1(app: FastAPI) -> None:
     """
     for router in DOMAIN_ROUTERS:
         app.include_router(
-            router, prefix="/v1", dependencies=[Depends(enforce_rate_limit)], responses=error_responses(401, 429)
+            router,
+            prefix="/v1",
+            dependencies=[Depends(enforce_rate_limit), Depends(reject_unknown_query)],
+            responses=error_responses(401, 429),
         )
