@@ -46,6 +46,25 @@ async def test_monthly_bars(client: httpx.AsyncClient) -> None:
     ]
 
 
+async def test_fields_pick_the_fields_of_each_bar(client: httpx.AsyncClient) -> None:
+    full = await get_json(client, f"/v1/stocks/005930/prices?{RANGE}&interval=weekly")
+    picked = await get_json(client, f"/v1/stocks/005930/prices?{RANGE}&interval=weekly&fields=volume,close")
+    assert picked["prices"] == [
+        {"trade_date": b["trade_date"], "close": b["close"], "volume": b["volume"]} for b in full["prices"]
+    ]
+    assert {k: v for k, v in picked.items() if k != "prices"} == {k: v for k, v in full.items() if k != "prices"}
+    # Each selection is cached on its own: asking again, or for everything again, answers the same.
+    again = await client.get(f"/v1/stocks/005930/prices?{RANGE}&interval=weekly&fields=volume,close")
+    assert (again.headers["x-cache"], again.json()) == ("HIT", picked)
+    assert await get_json(client, f"/v1/stocks/005930/prices?{RANGE}&interval=weekly") == full
+
+
+async def test_unknown_bar_field_is_400(client: httpx.AsyncClient) -> None:
+    body = await get_json(client, f"/v1/stocks/005930/prices?{RANGE}&fields=close,vwap", 400)
+    assert list(body["details"]) == ["fields"]
+    assert "vwap" in body["details"]["fields"][0]
+
+
 async def test_range_bounds_are_inclusive(client: httpx.AsyncClient) -> None:
     body = await get_json(client, "/v1/stocks/005930/prices?from_date=2024-12-26&to_date=2024-12-27")
     assert [p["trade_date"] for p in body["prices"]] == ["2024-12-26", "2024-12-27"]
