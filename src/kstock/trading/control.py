@@ -108,8 +108,8 @@ def risk(account: TradingAccount, equity: int, now: dt.datetime) -> dict[str, An
         "state": view.state.value,
         "latched_state": view.latched.value,
         "reasons": view.reasons,
-        "drawdown_zone": drawdown_zone(equity, peak, limits).value.upper(),
-        "risk_level": view.state.value.upper(),
+        "drawdown_zone": drawdown_zone(equity, peak, limits).value,
+        "risk_level": view.state.value,
         "equity": equity,
         "peak_equity": peak,
         "start_of_day_equity": account.start_of_day_equity,
@@ -138,11 +138,11 @@ async def status(session: AsyncSession, account: TradingAccount, prices: Prices,
     ).all()
     return {
         "account_id": str(account.id),
-        "engine_state": view.state.value.upper(),
+        "engine_state": view.state.value,
         "state_reason": account.state_reason,
         "open_positions": len(positions),
         "open_orders": len(orders),
-        "risk_zone": drawdown_zone(equity, max(account.peak_equity, equity), limits_of(account)).value.upper(),
+        "risk_zone": drawdown_zone(equity, max(account.peak_equity, equity), limits_of(account)).value,
         "equity": equity,
         "cash": account.cash,
         "strategies_running": [{"id": str(i), "name": n} for i, n in strategies],
@@ -277,7 +277,7 @@ async def stop_plan(
             for o in orders
         ],
         "close_positions": sells,
-        "state_after": AccountState.STOPPED.value.upper(),
+        "state_after": AccountState.STOPPED.value,
     }
 
 
@@ -297,7 +297,7 @@ async def stop(
     whatever the state and the order rate."""
     cancelled = []
     for order in await open_orders(session, account.id):
-        close_order(session, account, order, CANCELLED, "cancelled by stop", now)
+        close_order(session, account, order, CANCELLED, "cancelled by stop")
         cancelled.append(str(order.id))
     placed = []
     for position in await positions_of(session, account.id):
@@ -316,7 +316,12 @@ async def stop(
     record_event(
         session, account, "stopped", {"from": previous, "cancelled_orders": cancelled, "closing_orders": placed}
     )
-    return {"account_id": str(account.id), "state": "STOPPED", "cancelled_orders": cancelled, "closing_orders": placed}
+    return {
+        "account_id": str(account.id),
+        "state": AccountState.STOPPED.value,
+        "cancelled_orders": cancelled,
+        "closing_orders": placed,
+    }
 
 
 def start(session: AsyncSession, account: TradingAccount) -> dict[str, Any]:
@@ -324,7 +329,7 @@ def start(session: AsyncSession, account: TradingAccount) -> dict[str, Any]:
     if previous != AccountState.ACTIVE.value:
         account.state, account.state_reason = AccountState.ACTIVE.value, None
         record_event(session, account, "started", {"from": previous})
-    return {"account_id": str(account.id), "state": "ACTIVE", "previous_state": previous.upper()}
+    return {"account_id": str(account.id), "state": AccountState.ACTIVE.value, "previous_state": previous}
 
 
 def set_override(
