@@ -146,6 +146,8 @@ class ScreenTable:
             return int(value)
         if field.kind is Kind.FLAG:
             return value == 1.0
+        if field.decimals is not None:
+            return round(value, field.decimals) + 0.0
         return value
 
     def known(self, field: str) -> npt.NDArray[np.bool_]:
