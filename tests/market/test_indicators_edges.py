@@ -14,6 +14,7 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
+import orjson
 import pytest_asyncio
 from sqlalchemy import insert, text
 
@@ -109,3 +110,14 @@ def test_a_response_shows_the_average_to_two_decimals(indicators: dict[str, dict
     assert table.values("sma_60")[0] > 900.13
     assert BY_NAME["sma_60"].decimals == 2
     assert not math.isnan(table.values("sma_20")[0])
+
+
+def test_a_tiny_negative_figure_is_zero_not_minus_zero() -> None:
+    # A close 0.004% under its SMA rounds to 0.00: shown as 0.0, never -0.0.
+    base = {name: np.array([np.nan]) for name in PRICE_BASE_COLUMNS}
+    base["sma_20"][0] = 10_000.4
+    base["prev_close"][0] = 10_000
+    figure = price_dependent(base, np.array([10_000.0]))["price_vs_sma_20"][0]
+    assert figure == 0.0
+    assert math.copysign(1.0, figure) == 1.0
+    assert orjson.dumps({"figure": float(figure)}) == b'{"figure":0.0}'

@@ -109,6 +109,17 @@ async def test_states_and_zones_have_one_casing(live: Live, trader: Account) -> 
     assert status["risk_zone"] == risk["drawdown_zone"] == "normal"
 
 
+async def test_a_tiny_gain_is_a_zero_daily_loss_not_minus_zero(live: Live, trader: Account) -> None:
+    await set_market(live, asks=((71_000, 1_000),), bids=((70_900, 1_000),), last=71_000)
+    account_id = await new_account(live, trader, cash=10_000_000)
+    await place(live, trader, account_id, quantity=1)  # 71,000 + commission 10
+    await set_price(live, CODE, 71_100)  # equity 10,000,090: a daily "loss" of -0.0009%, rounded to 0
+    response = await live.http.get(f"/v1/trading/accounts/{account_id}/risk", headers=trader.headers)
+    assert response.status_code == 200
+    assert response.json()["daily_loss_pct"] == 0.0
+    assert b"-0.0" not in response.content
+
+
 async def test_override_relaxes_until_it_expires_and_is_audited(live: Live, trader: Account) -> None:
     await set_market(live, asks=((71_000, 1_000),), last=71_000)
     account_id = await new_account(live, trader, cash=10_000_000)

@@ -34,6 +34,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kstock.db.bulk import copy_rows
+from kstock.kit.numbers import rounded_array
 from kstock.market.figures import PRICE_BASE_COLUMNS, price_dependent
 from kstock.market.scores import score_all
 from kstock.market.versions import MARKET_DATA, bump_version
@@ -180,7 +181,7 @@ def _wilder_rsi(closes: Floats, lengths: Ints) -> Floats:
     value = np.full(len(rows), np.nan)
     np.divide(100.0 * avg_gain, avg_gain + avg_loss, out=value, where=(avg_gain + avg_loss) > 0)
     # 100 - 100 / (1 + g / l) = 100 g / (g + l): the same value, and defined (100) when l == 0 < g.
-    rsi[rows] = np.round(value, 2)
+    rsi[rows] = rounded_array(value, 2)
     return rsi
 
 
@@ -387,7 +388,7 @@ def _fundamental_figures(codes: Sequence[str], statements: list[Any]) -> dict[st
     figures = {name: table[:, i] for i, name in enumerate(_FUNDAMENTAL_COLUMNS)}
     for name in _FUNDAMENTAL_COLUMNS:
         if name not in _INTEGER_COLUMNS:
-            figures[name] = np.round(figures[name], 2)
+            figures[name] = rounded_array(figures[name], 2)
     return figures
 
 

@@ -29,6 +29,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from kstock.kit.numbers import rounded
+
 __all__ = ["DayValue", "Performance", "Side", "Trade", "performance", "value_history"]
 
 Side = Literal["buy", "sell"]
@@ -101,7 +103,7 @@ _NOISE = 1e-9
 
 def _pct(fraction: float) -> float:
     """fraction x 100 rounded to 2 decimals, never -0.0."""
-    return round(fraction * 100.0, 2) + 0.0
+    return rounded(fraction * 100.0, 2)
 
 
 def _daily_return(value: int, sells: int, previous_value: int, buys: int) -> float | None:

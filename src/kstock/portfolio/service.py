@@ -28,7 +28,7 @@ from kstock.identity.tiers import require_quota, require_quota_after_insert
 from kstock.kit.calendar import is_trading_day, today_kst
 from kstock.kit.clock import iso_utc, utcnow
 from kstock.kit.krx import is_on_tick, round_down_to_tick, round_up_to_tick
-from kstock.kit.numbers import percent
+from kstock.kit.numbers import percent, rounded
 from kstock.market.models import DailyBar
 from kstock.market.service import StockNotFoundError, normalize_code
 from kstock.market.snapshot import MarketSnapshot
@@ -453,7 +453,7 @@ def value_holdings(
                 "stock_name": detail["name"] if detail else None,
                 "sector": detail["sector"] if detail else None,
                 "quantity": holding.quantity,
-                "avg_price": round(holding.cost_basis / holding.quantity, 2),
+                "avg_price": rounded(holding.cost_basis / holding.quantity, 2),
                 "current_price": price,
                 "price_status": status,
                 "purchase_value": holding.cost_basis,
@@ -656,8 +656,8 @@ async def portfolio_performance(
                 "value": day.value,
                 "buys": day.buys,
                 "sells": day.sells,
-                "daily_return_pct": None if day.daily_return is None else round(day.daily_return * 100, 2),
-                "cumulative_return_pct": round(day.cumulative_return * 100, 2),
+                "daily_return_pct": None if day.daily_return is None else rounded(day.daily_return * 100, 2),
+                "cumulative_return_pct": rounded(day.cumulative_return * 100, 2),
             }
             for day in result.history
         ],

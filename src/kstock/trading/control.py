@@ -16,7 +16,7 @@ from kstock.errors import ValidationError
 from kstock.identity.principal import Principal
 from kstock.kit.calendar import KST
 from kstock.kit.clock import as_utc, iso_utc
-from kstock.kit.numbers import percent
+from kstock.kit.numbers import percent, rounded
 from kstock.trading.costs import CostSchedule, Side
 from kstock.trading.market import Quote
 from kstock.trading.models import (
@@ -113,12 +113,12 @@ def risk(account: TradingAccount, equity: int, now: dt.datetime) -> dict[str, An
         "equity": equity,
         "peak_equity": peak,
         "start_of_day_equity": account.start_of_day_equity,
-        "daily_loss_pct": round(daily, 2),
+        "daily_loss_pct": rounded(daily, 2),
         "daily_loss_limit_pct": limits.daily_loss_limit_pct,
-        "daily_loss_limit_used_pct": round(max(0.0, daily) / limits.daily_loss_limit_pct * 100, 2),
-        "drawdown_pct": round(drawdown, 2),
+        "daily_loss_limit_used_pct": rounded(max(0.0, daily) / limits.daily_loss_limit_pct * 100, 2),
+        "drawdown_pct": rounded(drawdown, 2),
         "max_drawdown_pct": limits.max_drawdown_pct,
-        "drawdown_limit_used_pct": round(drawdown / limits.max_drawdown_pct * 100, 2),
+        "drawdown_limit_used_pct": rounded(drawdown / limits.max_drawdown_pct * 100, 2),
         "override": None if override is None else {**(account.override or {}), "active": override.is_active(now)},
         "limits": limits.to_dict(),
     }

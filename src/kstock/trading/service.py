@@ -31,7 +31,7 @@ from kstock.identity.principal import Principal
 from kstock.identity.tiers import require_quota_after_insert
 from kstock.kit.clock import as_utc, iso_utc, utcnow
 from kstock.kit.krx import price_limits
-from kstock.kit.numbers import percent
+from kstock.kit.numbers import percent, rounded
 from kstock.trading.costs import DEFAULT_SCHEDULE, CostSchedule, Side, net_cash_change, trade_costs
 from kstock.trading.events import emit
 from kstock.trading.market import Quote
@@ -789,7 +789,7 @@ async def cash_view(session: AsyncSession, account: TradingAccount, today: dt.da
 
 
 def _avg(amount: int, quantity: int) -> float | None:
-    return round(float(Fraction(amount, quantity)), 2) if quantity else None
+    return rounded(float(Fraction(amount, quantity)), 2) if quantity else None
 
 
 def order_dict(order: TradingOrder, fills: Sequence[TradingFill] | None = None) -> dict[str, Any]:
