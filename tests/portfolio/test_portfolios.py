@@ -159,6 +159,25 @@ async def test_an_oversell_is_refused_and_stores_nothing(live: Live) -> None:
     assert await ledger_size(live, pid) == 1
 
 
+async def test_every_bad_field_is_reported_at_once(live: Live) -> None:
+    me = await make_account(live, "allatonce@example.com")
+    pid = await new_portfolio(live, me)
+    tomorrow = dt.date.today() + dt.timedelta(days=2)
+    holding = {"stock_code": SAMSUNG, "quantity": 0, "avg_price": 68_000, "purchase_date": tomorrow.isoformat()}
+    response = await live.http.post(f"/v1/portfolios/{pid}/holdings", json=holding, headers=me.headers)
+    details = assert_error(response, 400, "VALIDATION_ERROR")["details"]
+    assert set(details) == {"quantity", "purchase_date"}
+    assert details["purchase_date"][0].startswith("must be on or before ")
+    trade = {"side": "buy", "stock_code": SAMSUNG, "quantity": 0, "price": 53_850, "trade_date": "2025-01-01"}
+    response = await live.http.post(f"/v1/portfolios/{pid}/transactions", json=trade, headers=me.headers)
+    assert assert_error(response, 400, "VALIDATION_ERROR")["details"] == {
+        "quantity": ["must be >= 1"],
+        "price": ["not on the tick grid: 53800 or 53900"],
+        "trade_date": ["must be a KRX trading day"],
+    }
+    assert await ledger_size(live, pid) == 0
+
+
 async def test_bad_trades(live: Live) -> None:
     me = await make_account(live, "badtrades@example.com")
     pid = await new_portfolio(live, me)
