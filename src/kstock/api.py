@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from kstock.errors import error_responses
 from kstock.gateway.access import enforce_access, register_routes
 from kstock.gateway.endpoints import router as gateway_router
+from kstock.gateway.queryparams import reject_unknown_query
 from kstock.identity.endpoints import router as identity_router
 from kstock.market.endpoints import router as market_router
 from kstock.portfolio.endpoints import router as portfolio_router
@@ -25,7 +26,8 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
 
 
 def mount_v1(app: FastAPI) -> None:
-    """Include every domain router under ``/v1`` with the access dependency (rate limits, then route scopes).
+    """Include every domain router under ``/v1`` with the access dependency (rate limits, then route scopes),
+    then the one that refuses unknown query parameters.
 
     Every /v1 route is rate-limited and checked against the route-scope table; the dependency also resolves the
     caller once for the whole request, so any operation may answer 401 (credentials sent but bad), 403 (a key
@@ -35,5 +37,8 @@ def mount_v1(app: FastAPI) -> None:
     for router in DOMAIN_ROUTERS:
         register_routes("/v1", router)
         app.include_router(
-            router, prefix="/v1", dependencies=[Depends(enforce_access)], responses=error_responses(401, 403, 429)
+            router,
+            prefix="/v1",
+            dependencies=[Depends(enforce_access), Depends(reject_unknown_query)],
+            responses=error_responses(401, 403, 429),
         )

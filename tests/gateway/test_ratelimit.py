@@ -36,10 +36,19 @@ def reset_delta(response: httpx.Response) -> int:
     return int(fields["reset"])
 
 
+def reset_epoch(response: httpx.Response) -> float:
+    """``X-RateLimit-Reset`` (an ISO 8601 UTC time to the second) as epoch seconds."""
+    value = response.headers["x-ratelimit-reset"]
+    assert value.endswith("Z")
+    return dt.datetime.fromisoformat(value).timestamp()
+
+
 def assert_limit_headers(response: httpx.Response, limit: int, remaining: int, reset: int, policy: str) -> None:
     assert response.headers["x-ratelimit-limit"] == str(limit)
     assert response.headers["x-ratelimit-remaining"] == str(remaining)
-    assert response.headers["x-ratelimit-reset"] == str(reset)
+    assert response.headers["x-ratelimit-reset"] == dt.datetime.fromtimestamp(reset, dt.UTC).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
     delta = reset_delta(response)
     assert response.headers["ratelimit"] == f"limit={limit}, remaining={remaining}, reset={delta}"
     assert abs(delta - (reset - time.time())) <= 1.5
@@ -82,13 +91,13 @@ async def test_counter_resets_after_the_window(db_factory: DatabaseFactory, clea
         statuses = [(await http.get("/v1/test/echo")).status_code for _ in range(4)]
         assert statuses == [200, 200, 200, 429]
         refused = await http.get("/v1/test/echo")
-        await asyncio.sleep(max(0.0, int(refused.headers["x-ratelimit-reset"]) - time.time()) + 0.05)
+        await asyncio.sleep(max(0.0, reset_epoch(refused) - time.time()) + 0.05)
 
         again = await http.get("/v1/test/echo")
 
     assert again.status_code == 200
     assert again.headers["x-ratelimit-remaining"] == "2"
-    assert int(again.headers["x-ratelimit-reset"]) == int(refused.headers["x-ratelimit-reset"]) + 1
+    assert reset_epoch(again) == reset_epoch(refused) + 1
 
 
 async def test_each_tier_gets_its_own_limit(db_factory: DatabaseFactory, clean_engine: AsyncEngine) -> None:

@@ -70,6 +70,35 @@ async def test_the_password_policy_lists_every_problem(live: Live, password: str
     assert body["details"] == {"password": problems}
 
 
+async def test_every_bad_field_of_a_registration_is_reported_at_once(live: Live) -> None:
+    response = await live.http.post(
+        "/v1/auth/register", json={"email": "not-an-email", "password": "qwerty", "name": "", "tier": "pro"}
+    )
+    details = assert_error(response, 400, "VALIDATION_ERROR")["details"]
+    assert set(details) == {"email", "password", "name", "tier"}
+    assert details["password"] == ["must have at least 10 characters", "is too common"]
+    assert details["name"] == ["must have at least 1 characters"]
+    assert details["tier"] == ["is not a known field"]
+    # With a valid address the local-part rule joins in.
+    response = await live.http.post(
+        "/v1/auth/register", json={"email": "minseo.park@example.kr", "password": "minseo.park", "name": ""}
+    )
+    assert assert_error(response, 400, "VALIDATION_ERROR")["details"] == {
+        "password": ["must not contain the e-mail address's local part"],
+        "name": ["must have at least 1 characters"],
+    }
+
+
+async def test_a_new_password_is_checked_with_the_other_fields(live: Live) -> None:
+    account = await make_account(live, "dohyun@example.kr")
+    body = {"name": "", "new_password": "short", "current_password": PASSWORD}
+    response = await live.http.patch("/v1/users/me", json=body, headers=account.headers)
+    assert assert_error(response, 400, "VALIDATION_ERROR")["details"] == {
+        "name": ["must have at least 1 characters"],
+        "new_password": ["must have at least 10 characters"],
+    }
+
+
 @pytest.mark.parametrize("email", ["not-an-email", "a@b", "two@@example.kr", ""])
 async def test_register_refuses_an_invalid_address(live: Live, email: str) -> None:
     response = await live.http.post("/v1/auth/register", json={"email": email, "password": PASSWORD, "name": "x"})

@@ -54,7 +54,7 @@ async def basic(live: Live) -> Account:
 
 async def test_five_years_of_financials_are_open_to_everyone(live: Live, free: Account) -> None:
     for headers in ({}, free.headers):
-        response = await live.http.get("/v1/stocks/005930/financials?years=5", headers=headers)
+        response = await live.http.get("/v1/stocks/005930/financials?years=5&period_type=annual", headers=headers)
         assert response.status_code == 200
         assert [f["fiscal_year"] for f in response.json()["financials"]] == [2023]  # the seed's one annual row
 

@@ -46,6 +46,25 @@ async def test_monthly_bars(client: httpx.AsyncClient) -> None:
     ]
 
 
+async def test_fields_pick_the_fields_of_each_bar(client: httpx.AsyncClient) -> None:
+    full = await get_json(client, f"/v1/stocks/005930/prices?{RANGE}&interval=weekly")
+    picked = await get_json(client, f"/v1/stocks/005930/prices?{RANGE}&interval=weekly&fields=volume,close")
+    assert picked["prices"] == [
+        {"trade_date": b["trade_date"], "close": b["close"], "volume": b["volume"]} for b in full["prices"]
+    ]
+    assert {k: v for k, v in picked.items() if k != "prices"} == {k: v for k, v in full.items() if k != "prices"}
+    # Each selection is cached on its own: asking again, or for everything again, answers the same.
+    again = await client.get(f"/v1/stocks/005930/prices?{RANGE}&interval=weekly&fields=volume,close")
+    assert (again.headers["x-cache"], again.json()) == ("HIT", picked)
+    assert await get_json(client, f"/v1/stocks/005930/prices?{RANGE}&interval=weekly") == full
+
+
+async def test_unknown_bar_field_is_400(client: httpx.AsyncClient) -> None:
+    body = await get_json(client, f"/v1/stocks/005930/prices?{RANGE}&fields=close,vwap", 400)
+    assert list(body["details"]) == ["fields"]
+    assert "vwap" in body["details"]["fields"][0]
+
+
 async def test_range_bounds_are_inclusive(client: httpx.AsyncClient) -> None:
     body = await get_json(client, "/v1/stocks/005930/prices?from_date=2024-12-26&to_date=2024-12-27")
     assert [p["trade_date"] for p in body["prices"]] == ["2024-12-26", "2024-12-27"]
@@ -91,7 +110,7 @@ async def test_prices_of_known_stock_without_bars_is_empty(client: httpx.AsyncCl
 
 
 async def test_annual_financials(client: httpx.AsyncClient) -> None:
-    body = await get_json(client, "/v1/stocks/005930/financials")
+    body = await get_json(client, "/v1/stocks/005930/financials?period_type=annual")
     assert body["stock_code"] == "005930"
     assert body["period_type"] == "annual"
     assert body["financials"] == [
@@ -121,6 +140,13 @@ async def test_quarterly_financials_newest_first_with_annualised_roe(client: htt
     assert q3["dps"] is None
     one_year = await get_json(client, "/v1/stocks/005930/financials?period_type=quarterly&years=1")
     assert [f["fiscal_year"] for f in one_year["financials"]] == [2024] * 4
+
+
+async def test_financials_default_to_quarterly(client: httpx.AsyncClient) -> None:
+    body = await get_json(client, "/v1/stocks/005930/financials")
+    assert body["period_type"] == "quarterly"
+    assert body == await get_json(client, "/v1/stocks/005930/financials?period_type=quarterly")
+    assert {f["fiscal_quarter"] for f in body["financials"]} == {1, 2, 3, 4}
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from fractions import Fraction
 
 import pytest
 from hypothesis import given
@@ -212,6 +213,19 @@ def test_max_drawdown_is_the_deepest_fall_from_a_running_peak() -> None:
     assert result.time_weighted_return_pct == 10.0  # 11,000 / 10,000 - 1
 
 
+def test_a_peak_reached_twice_keeps_its_first_date() -> None:
+    # 1,307 on 3-05 and again on 3-09: the same index level (1,307 / 1,095), though the float products along the two
+    # paths differ in the last bit (the second comes out higher). The drawdown is measured from the first date.
+    prices = [1_095, 1_307, 1_192, 801, 1_156, 1_307, 636]
+    days = [d(3, 4 + i) for i in range(len(prices))]
+    result = performance([buy(days[0], A, 1, 1_095)], {A: list(zip(days, prices, strict=True))}, days[-1])
+    levels = [1.0 + day.cumulative_return for day in result.history]
+    assert levels[5] > levels[1]  # what the floats say
+    assert (result.peak_date, result.trough_date) == (days[1], days[6])
+    # exactly: 1 - 636 / 1,307 = 51.339...%
+    assert result.max_drawdown_pct == round((1 - 636 / 1_307) * 100, 2) == 51.34
+
+
 def test_max_drawdown_when_the_index_never_falls() -> None:
     days = [d(6, 3), d(6, 4), d(6, 5)]
     closes = {A: list(zip(days, [10_000, 10_000, 10_500], strict=True))}
@@ -282,3 +296,29 @@ def test_buy_only_twr_is_the_price_return(prices: list[int], first_size: int, la
     assert result.end_date == days[-1]
     assert math.isclose(result.history[-1].cumulative_return, prices[-1] / prices[0] - 1, rel_tol=0, abs_tol=1e-9)
     assert result.net_contributions == sum(day.buys for day in result.history)
+
+
+@given(
+    prices=st.lists(st.sampled_from([900, 1_000, 1_100, 1_200, 1_300]), min_size=3, max_size=30),
+    sizes=st.lists(st.integers(0, 3), min_size=2, max_size=30),
+)
+def test_peak_date_is_the_first_date_of_the_exact_peak(prices: list[int], sizes: list[int]) -> None:
+    """Against the index computed in fractions: with few price levels, peaks are reached again and again."""
+    days = [d(2, 1) + dt.timedelta(days=i) for i in range(len(prices))]
+    trades = [buy(days[i], A, size, prices[i]) for i, size in enumerate(sizes[: len(prices)]) if size or i == 0]
+    trades[0] = buy(days[0], A, max(1, trades[0].quantity), prices[0])
+    result = performance(trades, {A: list(zip(days, prices, strict=True))}, days[-1])
+
+    index, previous, peak, peak_day, worst, worst_peak = Fraction(1), 0, Fraction(-1), days[0], Fraction(0), None
+    for day in result.history:
+        at_risk = previous + day.buys
+        if at_risk:
+            index *= Fraction(day.value + day.sells, at_risk)
+        previous = day.value
+        if index > peak:
+            peak, peak_day = index, day.date
+        elif (fall := (peak - index) / peak) > worst:
+            worst, worst_peak = fall, peak_day
+    assert result.max_drawdown_pct == round(float(worst) * 100, 2)
+    if result.max_drawdown_pct:
+        assert result.peak_date == worst_peak

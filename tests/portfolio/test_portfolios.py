@@ -32,10 +32,14 @@ async def test_the_spec_example(live: Live) -> None:
     body = {"stock_code": SAMSUNG, "quantity": 10, "avg_price": 68_000, "purchase_date": "2025-01-02"}
     added = await live.http.post(f"/v1/portfolios/{pid}/holdings", json=body, headers=me.headers)
     assert added.status_code == 201, added.text
+    # The response carries the holding's id, as the API design shows; the detail shows the same id.
+    assert added.json()["id"] == str(uuid.uuid5(uuid.UUID(pid), SAMSUNG))
+    assert list(added.json())[:2] == ["id", "stock_code"]
     # The price moves to 71,000 in the 2025-01-10 session (a live tick; the previous close stays 55,100).
     live.app.state.market_snapshot.apply_ticks([Tick(SAMSUNG, 71_000, D(2025, 1, 10))])
     result = await detail(live, me, pid)
     (holding,) = result["holdings"]
+    assert holding["id"] == added.json()["id"]
     assert holding["stock_code"] == SAMSUNG
     assert holding["stock_name"] == "삼성전자"
     assert holding["quantity"] == 10
@@ -153,6 +157,25 @@ async def test_an_oversell_is_refused_and_stores_nothing(live: Live) -> None:
         "INSUFFICIENT_QUANTITY",
     )
     assert await ledger_size(live, pid) == 1
+
+
+async def test_every_bad_field_is_reported_at_once(live: Live) -> None:
+    me = await make_account(live, "allatonce@example.com")
+    pid = await new_portfolio(live, me)
+    tomorrow = dt.date.today() + dt.timedelta(days=2)
+    holding = {"stock_code": SAMSUNG, "quantity": 0, "avg_price": 68_000, "purchase_date": tomorrow.isoformat()}
+    response = await live.http.post(f"/v1/portfolios/{pid}/holdings", json=holding, headers=me.headers)
+    details = assert_error(response, 400, "VALIDATION_ERROR")["details"]
+    assert set(details) == {"quantity", "purchase_date"}
+    assert details["purchase_date"][0].startswith("must be on or before ")
+    trade = {"side": "buy", "stock_code": SAMSUNG, "quantity": 0, "price": 53_850, "trade_date": "2025-01-01"}
+    response = await live.http.post(f"/v1/portfolios/{pid}/transactions", json=trade, headers=me.headers)
+    assert assert_error(response, 400, "VALIDATION_ERROR")["details"] == {
+        "quantity": ["must be >= 1"],
+        "price": ["not on the tick grid: 53800 or 53900"],
+        "trade_date": ["must be a KRX trading day"],
+    }
+    assert await ledger_size(live, pid) == 0
 
 
 async def test_bad_trades(live: Live) -> None:

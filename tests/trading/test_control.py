@@ -56,7 +56,7 @@ async def test_losses_move_the_account_to_reducing_then_halted(live: Live, trade
     await place(live, trader, account_id, quantity=10)  # cash 10,000,000 - 710,106 = 9,289,894
     risk = await _get(live, trader, f"{base}/risk")
     assert risk["state"] == "active"
-    assert risk["drawdown_zone"] == "NORMAL"
+    assert risk["drawdown_zone"] == "normal"
 
     # 60,000: equity 9,889,894, a daily loss of 1.10106% (limit 1%): REDUCING; drawdown 1.10% is CAUTION (1% of 2%)
     engine = engine_for(live)
@@ -65,10 +65,10 @@ async def test_losses_move_the_account_to_reducing_then_halted(live: Live, trade
     await engine.evaluate_risk(MARKET_TIME)
     risk = await _get(live, trader, f"{base}/risk")
     assert risk["state"] == "reducing"
-    assert risk["risk_level"] == "REDUCING"
+    assert risk["risk_level"] == "reducing"
     assert risk["equity"] == 9_889_894
     assert risk["daily_loss_pct"] == 1.1
-    assert risk["drawdown_zone"] == "CAUTION"
+    assert risk["drawdown_zone"] == "caution"
     assert "account_state" in failed((await preview(live, trader, account_id, quantity=1))["checks"])
     assert "account_state" not in failed((await preview(live, trader, account_id, side="sell", quantity=1))["checks"])
 
@@ -78,7 +78,7 @@ async def test_losses_move_the_account_to_reducing_then_halted(live: Live, trade
     await engine.evaluate_risk(MARKET_TIME)
     risk = await _get(live, trader, f"{base}/risk")
     assert risk["state"] == "halted"
-    assert risk["drawdown_zone"] == "HALT"
+    assert risk["drawdown_zone"] == "halt"
     assert risk["drawdown_pct"] == 2.1
     assert risk["peak_equity"] == 10_000_000
     assert "account_state" in failed((await preview(live, trader, account_id, side="sell", quantity=1))["checks"])
@@ -96,6 +96,28 @@ async def test_losses_move_the_account_to_reducing_then_halted(live: Live, trade
     assert (await _get(live, trader, f"{base}/risk"))["state"] == "halted"
     await engine.start_day(dt.date(2026, 11, 24), MARKET_TIME + dt.timedelta(days=1))
     assert (await _get(live, trader, f"{base}/risk"))["state"] == "active"
+
+
+async def test_states_and_zones_have_one_casing(live: Live, trader: Account) -> None:
+    account_id = await new_account(live, trader, cash=10_000_000)
+    base = f"/v1/trading/accounts/{account_id}"
+    status = await _get(live, trader, f"{base}/status")
+    risk = await _get(live, trader, f"{base}/risk")
+    recorded = (await account(live, trader, account_id))["state"]
+    assert recorded == status["engine_state"] == risk["state"] == risk["latched_state"] == risk["risk_level"]
+    assert recorded == "active"
+    assert status["risk_zone"] == risk["drawdown_zone"] == "normal"
+
+
+async def test_a_tiny_gain_is_a_zero_daily_loss_not_minus_zero(live: Live, trader: Account) -> None:
+    await set_market(live, asks=((71_000, 1_000),), bids=((70_900, 1_000),), last=71_000)
+    account_id = await new_account(live, trader, cash=10_000_000)
+    await place(live, trader, account_id, quantity=1)  # 71,000 + commission 10
+    await set_price(live, CODE, 71_100)  # equity 10,000,090: a daily "loss" of -0.0009%, rounded to 0
+    response = await live.http.get(f"/v1/trading/accounts/{account_id}/risk", headers=trader.headers)
+    assert response.status_code == 200
+    assert response.json()["daily_loss_pct"] == 0.0
+    assert b"-0.0" not in response.content
 
 
 async def test_override_relaxes_until_it_expires_and_is_audited(live: Live, trader: Account) -> None:
@@ -250,6 +272,7 @@ async def test_stop_is_previewed_then_closes_everything(live: Live, trader: Acco
     assert plan.status_code == 200
     body = plan.json()
     assert body["confirmed"] is False
+    assert body["state_after"] == "stopped"
     assert [o["id"] for o in body["cancel_orders"]] == [resting["id"]]
     assert [(p["stock_code"], p["quantity"]) for p in body["close_positions"]] == [(CODE, 10)]
     assert (await _get(live, trader, f"{base}/status"))["open_orders"] == 1  # nothing changed
@@ -258,11 +281,12 @@ async def test_stop_is_previewed_then_closes_everything(live: Live, trader: Acco
     await set_market(live, asks=((71_000, 1_000),), bids=((70_900, 4),), last=71_000)
     stopped = await live.http.post(f"{base}/stop", json={"confirm": True}, headers=trader.headers)
     assert stopped.status_code == 200, stopped.text
+    assert stopped.json()["state"] == "stopped"
     assert stopped.json()["cancelled_orders"] == [resting["id"]]
     [closing] = stopped.json()["closing_orders"]
     closing_order = await _get(live, trader, f"{base}/orders/{closing}")
     assert (closing_order["status"], closing_order["filled_quantity"], closing_order["source"]) == ("open", 4, "stop")
-    assert (await _get(live, trader, f"{base}/status"))["engine_state"] == "STOPPED"
+    assert (await _get(live, trader, f"{base}/status"))["engine_state"] == "stopped"
     await engine_for(live).on_step(step(prints((70_800, 100))))  # the tape fills the rest at its price
     status = await _get(live, trader, f"{base}/status")
     assert status["open_orders"] == 0
@@ -276,7 +300,7 @@ async def test_stop_is_previewed_then_closes_everything(live: Live, trader: Acco
 
     started = await live.http.post(f"{base}/start", headers=trader.headers)
     assert started.status_code == 200
-    assert started.json()["state"] == "ACTIVE"
+    assert started.json() == {"account_id": account_id, "state": "active", "previous_state": "stopped"}
     assert (await preview(live, trader, account_id, quantity=1))["passed"]
 
 

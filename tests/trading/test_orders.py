@@ -129,6 +129,9 @@ async def test_sell_pays_commission_and_tax_and_realizes_pnl(live: Live, trader:
     # realized = 720,000 - 1,548 - 710,000 - 106 (the buy's commission)
     assert fill["realized_pnl"] == 8_346
     assert fill["executed_at"] == "2026-11-23T01:00:00.000Z"  # 10:00 in Seoul, stored and read back as UTC
+    # The order's own times are the wall clock's: it closes after it was created, whatever the market's clock says.
+    assert sold["created_at"] <= sold["closed_at"] == sold["updated_at"]
+    assert sold["closed_at"] > fill["executed_at"]  # the market time of this test lies in the past
     again = (
         await live.http.get(f"/v1/trading/accounts/{account_id}/orders/{sold['id']}", headers=trader.headers)
     ).json()
@@ -168,6 +171,7 @@ async def test_limit_order_rests_fills_partially_then_fully_from_prints(live: Li
     assert done["status"] == "filled"
     assert done["filled_quantity"] == 10
     assert [f["price"] for f in done["fills"]] == [70_000, 70_000]  # at its limit, not at the print
+    assert order["created_at"] == done["created_at"] <= done["closed_at"] == done["updated_at"]
     detail = await account(live, trader, account_id)
     assert detail["reserved_cash"] == 0
     # 3 x 70,000 (commission 31) + 7 x 70,000 (commission 73)
@@ -220,6 +224,7 @@ async def test_day_orders_expire_at_the_close(live: Live, trader: Account) -> No
     ).json()
     assert body["status"] == "expired"
     assert "close" in body["status_reason"]
+    assert body["created_at"] <= body["closed_at"]  # expired by the market's close, stamped by the wall clock
     assert (await account(live, trader, account_id))["reserved_cash"] == 0
     listed = (
         await live.http.get(f"/v1/trading/accounts/{account_id}/orders?status=expired", headers=trader.headers)

@@ -96,15 +96,15 @@ def retry_after_s(usage: Usage, now: float) -> int:
 
 
 def rate_limit_headers(reported: Usage, policies: Sequence[Usage], now: float) -> dict[str, str]:
-    """The legacy ``X-RateLimit-*`` fields (reset as epoch seconds) and the IETF draft-07 ``RateLimit`` /
-    ``RateLimit-Policy`` fields (reset as delta seconds) for ``reported``, the most constraining limit;
-    ``RateLimit-Policy`` lists every limit that applied, the reported one first."""
+    """The ``X-RateLimit-*`` fields (reset as an ISO 8601 UTC time, ``2026-01-02T03:04:05Z``) and the IETF
+    draft-07 ``RateLimit`` / ``RateLimit-Policy`` fields (reset as delta seconds) for ``reported``, the most
+    constraining limit; ``RateLimit-Policy`` lists every limit that applied, the reported one first."""
     delta = max(0, math.ceil(reported.reset_at - now))
     ordered = [reported, *(usage for usage in policies if usage is not reported)]
     return {
         "X-RateLimit-Limit": str(reported.limit),
         "X-RateLimit-Remaining": str(reported.remaining),
-        "X-RateLimit-Reset": str(_epoch_ceil(reported.reset_at)),
+        "X-RateLimit-Reset": reset_iso(reported.reset_at),
         "RateLimit": f"limit={reported.limit}, remaining={reported.remaining}, reset={delta}",
         "RateLimit-Policy": ", ".join(f"{usage.limit};w={usage.window_s}" for usage in ordered),
     }

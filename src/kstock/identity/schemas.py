@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -18,11 +19,16 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    ModelWrapValidatorHandler,
     StringConstraints,
+    ValidationError,
     field_validator,
+    model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from kstock.identity.passwords import MAX_LENGTH as MAX_PASSWORD_LENGTH
+from kstock.identity.passwords import password_problems
 from kstock.identity.principal import Role, Scope, Tier
 from kstock.kit.clock import as_utc
 
@@ -38,13 +44,56 @@ def _split_scopes(value: object) -> object:
 # Validated by email-validator, then stripped and lower-cased: one account per address whatever its case.
 Email = Annotated[EmailStr, BeforeValidator(_strip), AfterValidator(str.lower)]
 DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-# The policy (length, local part, common passwords) is checked by the service, which reports every problem.
+# The policy (length, local part, common passwords) is checked with the rest of a request model's fields
+# (:func:`_with_password_policy`), so every problem of a request is reported at once.
 Password = Annotated[str, StringConstraints(max_length=MAX_PASSWORD_LENGTH)]
 UtcDatetime = Annotated[dt.datetime, AfterValidator(as_utc)]  # SQLite hands back naive UTC values
 
 
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def _with_password_policy(
+    model: type[BaseModel],
+    data: Any,
+    validate: ModelWrapValidatorHandler[Any],
+    field: str,
+    email: str | None,
+    differ_from: str | None = None,
+) -> Any:
+    """Validate ``data`` and check the password in ``field`` against the policy in the same pass: a bad e-mail, a
+    bad name and every broken password rule come back in one 400. ``email`` names the field holding the account's
+    address (the local-part rule needs it; without it the service checks that rule), ``differ_from`` a field the
+    new password must differ from."""
+    problems: list[str] = []
+    if isinstance(data, Mapping) and isinstance(password := data.get(field), str):
+        address = data.get(email) if email else None
+        problems = password_problems(password, address.strip().lower() if isinstance(address, str) else "")
+        if differ_from and password == data.get(differ_from):
+            problems.append("must differ from the current password")
+    policy = [
+        InitErrorDetails(type=PydanticCustomError("password_policy", problem), loc=(field,), input=None)
+        for problem in problems
+    ]
+    try:
+        result = validate(data)
+    except ValidationError as exc:
+        if not policy:
+            raise
+        # The field errors as they were (type, message, context), then the policy's.
+        errors = [
+            InitErrorDetails(
+                type=PydanticCustomError(error["type"], error["msg"], error.get("ctx")),
+                loc=error["loc"],
+                input=error["input"],
+            )
+            for error in exc.errors()
+        ]
+        raise ValidationError.from_exception_data(model.__name__, [*errors, *policy]) from None
+    if policy:
+        raise ValidationError.from_exception_data(model.__name__, policy)
+    return result
 
 
 class RegisterRequest(_Request):
@@ -54,6 +103,12 @@ class RegisterRequest(_Request):
         examples=["correct-horse-battery"],
     )
     name: DisplayName = Field(examples=["김지우"])
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _policy(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        result: Self = _with_password_policy(cls, data, handler, "password", "email")
+        return result
 
 
 class LoginRequest(_Request):
@@ -73,6 +128,13 @@ class UpdateMeRequest(_Request):
     new_password: Password | None = Field(
         default=None, description="the password policy applies", examples=["staple-orbit-lantern"]
     )
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _policy(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        # The local-part rule needs the account's address: the service checks it.
+        result: Self = _with_password_policy(cls, data, handler, "new_password", None, "current_password")
+        return result
 
 
 class AdminUserUpdate(_Request):

@@ -26,6 +26,7 @@ from kstock.market.schemas import (
     Interval,
     MarketFilter,
     PeriodType,
+    PriceBar,
     PriceHistory,
     SearchResult,
     SortField,
@@ -39,6 +40,7 @@ router = APIRouter(prefix="/stocks", tags=["stocks"])
 
 SUMMARY_FIELDS: Final = model_paths(StockSummary)
 DETAIL_FIELDS: Final = model_paths(StockDetail)
+BAR_FIELDS: Final = model_paths(PriceBar)
 ALWAYS_SELECTED: Final = ("code",)
 FREE_FINANCIAL_YEARS: Final = 5  # more needs the tier of the "financials.years_over_5" gate
 
@@ -132,7 +134,8 @@ async def get_stock(snapshot: SnapshotDep, stock_code: StockCode, fields: Fields
     response_model=PriceHistory,
     summary="Price history",
     description="Daily bars, or weekly/monthly aggregates (first open, max high, min low, last close, summed "
-    "volume; `trade_date` is the last trading day of the period). Defaults: the year up to today.",
+    "volume; `trade_date` is the last trading day of the period). Defaults: the year up to today. `fields` "
+    "picks the fields of each bar (`trade_date` is always included).",
     responses=error_responses(400, 404, 422),
 )
 async def get_prices(
@@ -142,15 +145,27 @@ async def get_prices(
     from_date: Annotated[dt.date | None, Query(examples=["2025-01-01"])] = None,
     to_date: Annotated[dt.date | None, Query(examples=["2025-12-31"])] = None,
     interval: Annotated[Interval, BeforeValidator(lower)] = Interval.DAILY,
+    fields: Annotated[
+        str | None,
+        Query(
+            description="comma-separated fields of each bar to return (trade_date is always included)",
+            examples=["close,volume"],
+            max_length=200,
+        ),
+    ] = None,
 ) -> Response:
     code = service.normalize_code(stock_code)
     start, end = service.resolve_range(from_date, to_date, today_kst())
+    selection = parse_fields(fields, BAR_FIELDS, ("trade_date",))
+    names = None if selection is None else tuple(name for name in BAR_FIELDS if name in selection)
     # History changes only when new bars are loaded, which clears the cache; repeated ranges cost a lookup.
-    key = ("prices", code, start, end, interval)
+    key = ("prices", code, start, end, interval, names)
     body = cache.get(key)
     if body is not None:
         return Response(body, media_type="application/json", headers={"X-Cache": "HIT"})
     prices = await service.price_history(session, code, start, end, interval)
+    if names is not None:
+        prices = [{name: bar[name] for name in names} for bar in prices]
     body = orjson.dumps(
         {"stock_code": code, "interval": interval.value, "from_date": start, "to_date": end, "prices": prices}
     )
@@ -175,16 +190,16 @@ async def financial_years(
     "/{stock_code}/financials",
     response_model=Financials,
     summary="Financial statements",
-    description="Quarterly or annual statements for the latest `years` fiscal years on file, newest first. "
-    "ROE = net profit / equity (quarterly figures annualised x4). More than 5 years needs the basic tier: "
-    "401 when anonymous, 403 `TIER_LIMIT_EXCEEDED` on the free tier.",
+    description="Quarterly (the default) or annual statements for the latest `years` fiscal years on file, "
+    "newest first. ROE = net profit / equity (quarterly figures annualised x4). More than 5 years needs the "
+    "basic tier: 401 when anonymous, 403 `TIER_LIMIT_EXCEEDED` on the free tier.",
     responses=error_responses(400, 401, 403, 404),
 )
 async def get_financials(
     session: SessionDep,
     stock_code: StockCode,
     years: Annotated[int, Depends(financial_years)],
-    period_type: Annotated[PeriodType, BeforeValidator(lower)] = PeriodType.ANNUAL,
+    period_type: Annotated[PeriodType, BeforeValidator(lower)] = PeriodType.QUARTERLY,
 ) -> Response:
     code = service.normalize_code(stock_code)
     rows = await service.financials(session, code, period_type, years)

@@ -13,7 +13,8 @@ for null (in and out). Definitions (also in docs/api/market-data.md):
 - ``price_vs_sma_n`` = (close / sma_n - 1) x 100 for n in 20, 60, 120.
 - ``return_1m`` / ``return_3m`` / ``return_1y`` = (close / close_Xm_ago - 1) x 100.
 
-Every result but ``market_cap`` is rounded to 2 decimals. A divisor that is null, zero or negative gives null.
+Every result but ``market_cap`` is rounded to 2 decimals (never -0.0). A divisor that is null, zero or negative
+gives null.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
+
+from kstock.kit.numbers import rounded_array
 
 __all__ = ["PRICE_BASE_COLUMNS", "PRICE_DEPENDENT_COLUMNS", "price_dependent"]
 
@@ -69,7 +72,7 @@ def _ratio(numerator: Floats, denominator: Floats, scale: float = 1.0) -> Floats
     with np.errstate(invalid="ignore"):
         valid = denominator > 0  # NaN compares False
     np.divide(numerator, denominator, out=out, where=valid)
-    return np.round(out * scale, 2)
+    return rounded_array(out * scale, 2)
 
 
 def _pct_from(close: Floats, reference: Floats) -> Floats:
@@ -78,7 +81,7 @@ def _pct_from(close: Floats, reference: Floats) -> Floats:
     with np.errstate(invalid="ignore"):
         valid = reference > 0
     np.divide(close, reference, out=out, where=valid)
-    return np.round((out - 1.0) * 100.0, 2)
+    return rounded_array((out - 1.0) * 100.0, 2)
 
 
 def price_dependent(base: Mapping[str, Floats], close: Floats) -> dict[str, Floats]:
@@ -95,7 +98,7 @@ def price_dependent(base: Mapping[str, Floats], close: Floats) -> dict[str, Floa
     np.divide(close - prev_close, prev_close, out=change, where=has_prev)
     market_cap = close * np.asarray(base["shares_outstanding"], dtype=np.float64)
     return {
-        "change_pct": np.round(change * 100.0, 2),
+        "change_pct": rounded_array(change * 100.0, 2),
         "market_cap": market_cap,
         "per": _ratio(close, np.asarray(base["eps_ttm"], dtype=np.float64)),
         "pbr": _ratio(close, np.asarray(base["bps"], dtype=np.float64)),

@@ -5,10 +5,11 @@ Every definition is in docs/api/market-data.md; in short, with as_of the market'
 - Latest bar: ``close_price``, ``volume``, ``trade_date`` of the stock's latest bar, ``prev_close`` the bar before
   it, ``turnover`` its traded value (else close x volume).
 - From the stock's own bars since as_of - 400 days, as a stocks x bars matrix (latest bar in the last column):
-  ``sma_20/60/120`` (mean of the last n closes), ``rsi_14`` (Wilder), ``avg_volume_20d``, ``close_1m_ago``,
-  ``close_3m_ago``, ``close_1y_ago`` (21, 63 and 252 bars back), and ``high_52w`` / ``low_52w`` over the bars of
-  the 52 weeks ending at as_of. A stock whose latest bar is older than that window has its latest close, volume
-  and turnover but no figure that needs a bar history (previous close, 52-week range, technicals, returns).
+  ``sma_20/60/120`` (mean of the last n closes, stored unrounded), ``rsi_14`` (Wilder), ``avg_volume_20d``,
+  ``close_1m_ago``, ``close_3m_ago``, ``close_1y_ago`` (21, 63 and 252 bars back), and ``high_52w`` /
+  ``low_52w`` over the bars of the 52 weeks (364 days, as_of included) ending at as_of. A stock whose latest bar is
+  older than that window has its latest close, volume and turnover but no figure that needs a bar history
+  (previous close, 52-week range, technicals, returns).
 - From the statements reported by as_of: TTM revenue, operating and net profit and EPS (the latest four quarters
   if consecutive and all carry the figure, else the latest annual statement), the balance sheet of the latest
   statement, margins, ROE, ROA, debt ratio, year-on-year and three-year growth, and the annual ROE and operating
@@ -33,6 +34,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kstock.db.bulk import copy_rows
+from kstock.kit.numbers import rounded_array
 from kstock.market.figures import PRICE_BASE_COLUMNS, price_dependent
 from kstock.market.scores import score_all
 from kstock.market.versions import MARKET_DATA, bump_version
@@ -179,7 +181,7 @@ def _wilder_rsi(closes: Floats, lengths: Ints) -> Floats:
     value = np.full(len(rows), np.nan)
     np.divide(100.0 * avg_gain, avg_gain + avg_loss, out=value, where=(avg_gain + avg_loss) > 0)
     # 100 - 100 / (1 + g / l) = 100 g / (g + l): the same value, and defined (100) when l == 0 < g.
-    rsi[rows] = np.round(value, 2)
+    rsi[rows] = rounded_array(value, 2)
     return rsi
 
 
@@ -220,7 +222,9 @@ def _bar_figures(rows: list[Any], ranges: list[Any], stale: list[Any]) -> _Bars:
             sma = np.full(stocks, np.nan)
             if width >= n:
                 sma = np.where(lengths >= n, closes[:, -n:].mean(axis=1), np.nan)
-            figures[f"sma_{n}"] = np.round(sma, 2)
+            # Kept unrounded: price_vs_sma_n is computed from the exact mean, here and on live ticks; responses
+            # show it rounded to 2 decimals (the field's ``decimals``).
+            figures[f"sma_{n}"] = sma
         average_volume = np.full(stocks, np.nan)
         if width >= _VOLUME_LENGTH:
             average_volume = np.where(lengths >= _VOLUME_LENGTH, volumes[:, -_VOLUME_LENGTH:].mean(axis=1), np.nan)
@@ -384,7 +388,7 @@ def _fundamental_figures(codes: Sequence[str], statements: list[Any]) -> dict[st
     figures = {name: table[:, i] for i, name in enumerate(_FUNDAMENTAL_COLUMNS)}
     for name in _FUNDAMENTAL_COLUMNS:
         if name not in _INTEGER_COLUMNS:
-            figures[name] = np.round(figures[name], 2)
+            figures[name] = rounded_array(figures[name], 2)
     return figures
 
 
@@ -416,7 +420,8 @@ async def recompute_indicators(connection: AsyncConnection) -> int:
             stale.extend(await _fetch(connection, _LATEST_BAR_SQL, [code, latest]))
     with _collector_paused():
         rows = await _fetch(connection, _BARS_SQL, [window_start])
-        ranges = await _fetch(connection, _RANGE_52W_SQL, [as_of - dt.timedelta(days=_WEEKS_52_DAYS)])
+        # 364 days ending at as_of, both ends included: as_of - 363 .. as_of.
+        ranges = await _fetch(connection, _RANGE_52W_SQL, [as_of - dt.timedelta(days=_WEEKS_52_DAYS - 1)])
         bars = _bar_figures(rows, ranges, stale)
         del rows
         statements = await _fetch(connection, _STATEMENTS_SQL, [as_of, as_of.year - _STATEMENT_YEARS])

@@ -24,6 +24,8 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from kstock.kit.numbers import rounded_array
+
 __all__ = [
     "GROWTH_MIN_COMPONENTS",
     "QUALITY_MIN_COMPONENTS",
@@ -92,7 +94,7 @@ def _mean_of_available(components: Sequence[Floats], minimum: int) -> Floats:
     total = np.where(available, stacked, 0.0).sum(axis=0)
     out: Floats = np.full(count.shape, np.nan, dtype=np.float64)
     np.divide(total, count, out=out, where=count >= minimum)
-    return np.round(out, 1)
+    return rounded_array(out, 1)
 
 
 def _in(values: Floats, universe: Bools) -> Floats:

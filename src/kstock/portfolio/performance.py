@@ -29,6 +29,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from kstock.kit.numbers import rounded
+
 __all__ = ["DayValue", "Performance", "Side", "Trade", "performance", "value_history"]
 
 Side = Literal["buy", "sell"]
@@ -94,9 +96,14 @@ class _Closes:
         return self.prices[i - 1] if i else None
 
 
+# Relative difference below which two float index levels may be the same exact level (a product of n factors
+# carries about n x 1e-16 of rounding; 1e-9 leaves room for millions of days).
+_NOISE = 1e-9
+
+
 def _pct(fraction: float) -> float:
     """fraction x 100 rounded to 2 decimals, never -0.0."""
-    return round(fraction * 100.0, 2) + 0.0
+    return rounded(fraction * 100.0, 2)
 
 
 def _daily_return(value: int, sells: int, previous_value: int, buys: int) -> float | None:
@@ -170,18 +177,51 @@ def value_history(
 
 def _max_drawdown(history: Sequence[DayValue]) -> tuple[float, dt.date | None, dt.date | None]:
     """The largest fall of 1 + cumulative_return from its running peak, as a fraction of the peak, with the dates
-    of that peak (the first date the peak level was reached) and of its trough; (0.0, None, None) if none."""
+    of that peak (the first date the peak level was reached) and of its trough; the earliest of equal falls wins;
+    (0.0, None, None) if none.
+
+    The float index drifts (a level reached twice may come out a hair higher the second time), so a level or a fall
+    within float noise of the one it is compared with is compared exactly: the index as the product of the daily
+    factors (value + sells) / (previous value + buys) in integers. A factor's numerator is carried until the next
+    factor, whose denominator it cancels when no money moved in between, so the integers grow only with the flows.
+    """
     worst = 0.0
+    worst_ratio = (1, 1)  # trough / peak of the worst fall, exactly
     worst_peak: dt.date | None = None
     worst_trough: dt.date | None = None
     peak_level = -1.0
     peak_date: dt.date | None = None
+    numerator = denominator = 1  # the exact index is numerator x carried / denominator
+    carried = 1
+    peak = (1, 1)
+    previous_value = 0
     for day in history:
+        at_risk = previous_value + day.buys
+        if at_risk:
+            if at_risk != carried:
+                numerator *= carried
+                denominator *= at_risk
+            carried = day.value + day.sells
+        previous_value = day.value
         level = 1.0 + day.cumulative_return
-        if level > peak_level:
-            peak_level, peak_date = level, day.date
-        elif peak_level > 0 and (fall := (peak_level - level) / peak_level) > worst:
-            worst, worst_peak, worst_trough = fall, peak_date, day.date
+        exact = (numerator * carried, denominator)
+        if abs(level - peak_level) > _NOISE * abs(peak_level):
+            higher = level > peak_level
+        else:
+            higher = exact[0] * peak[1] > peak[0] * exact[1]
+        if higher:
+            peak_level, peak_date, peak = level, day.date, exact
+            continue
+        if peak_level <= 0:
+            continue
+        fall = (peak_level - level) / peak_level
+        ratio = (exact[0] * peak[1], exact[1] * peak[0])  # level / peak
+        if abs(fall - worst) > _NOISE:
+            deeper = fall > worst
+        else:
+            deeper = ratio[0] * worst_ratio[1] < worst_ratio[0] * ratio[1]
+        if deeper:
+            worst, worst_ratio, worst_peak, worst_trough = fall, ratio, peak_date, day.date
     return worst, worst_peak, worst_trough
 
 

@@ -6,8 +6,10 @@ import datetime as dt
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, model_validator
 
+from kstock.kit.calendar import is_trading_day, today_kst
+from kstock.kit.krx import is_on_tick, round_down_to_tick, round_up_to_tick
 from kstock.kit.pagination import PageMeta
 
 Quantity = Annotated[int, Strict(), Field(ge=1, le=10**12, examples=[10])]
@@ -15,6 +17,31 @@ Krw = Annotated[int, Strict(), Field(ge=1, le=10**10, examples=[68_000])]
 Name = Annotated[str, Field(min_length=1, max_length=100, examples=["연금 계좌"])]
 Description = Annotated[str, Field(max_length=500, examples=["Long-term dividend holdings"])]
 StockCode = Annotated[str, Field(min_length=1, max_length=12, examples=["005930"])]
+
+
+# Checks that need nothing but the value run with the model's validation, so a request's every bad field is
+# reported at once; what needs the market data (the stock, its listing date, the day's range) comes after.
+def _not_in_future(day: dt.date) -> dt.date:
+    today = today_kst()
+    if day > today:
+        raise ValueError(f"must be on or before {today}")
+    return day
+
+
+def _trading_day(day: dt.date) -> dt.date:
+    if not is_trading_day(day):
+        raise ValueError("must be a KRX trading day")
+    return day
+
+
+def _on_tick(price: int) -> int:
+    if not is_on_tick(price):
+        raise ValueError(f"not on the tick grid: {round_down_to_tick(price)} or {round_up_to_tick(price)}")
+    return price
+
+
+PastDate = Annotated[dt.date, AfterValidator(_not_in_future)]
+TradingDay = Annotated[dt.date, AfterValidator(_not_in_future), AfterValidator(_trading_day)]
 
 
 class _In(BaseModel):
@@ -41,7 +68,7 @@ class HoldingIn(_In):
     stock_code: StockCode
     quantity: Quantity
     avg_price: Krw = Field(description="average price paid per share, KRW (any positive integer)")
-    purchase_date: dt.date = Field(examples=["2025-01-10"])
+    purchase_date: PastDate = Field(examples=["2025-01-10"])
 
 
 class HoldingPatch(_In):
@@ -59,8 +86,8 @@ class TransactionIn(_In):
     side: Literal["buy", "sell"]
     stock_code: StockCode
     quantity: Quantity
-    price: Krw = Field(description="KRW per share, on the KRX tick grid")
-    trade_date: dt.date = Field(examples=["2025-01-10"])
+    price: Annotated[Krw, AfterValidator(_on_tick)] = Field(description="KRW per share, on the KRX tick grid")
+    trade_date: TradingDay = Field(examples=["2025-01-10"])
     fees: Annotated[int, Strict(), Field(ge=0, le=10**12)] = Field(0, description="commission and tax, KRW")
 
 
@@ -86,6 +113,10 @@ class PortfolioList(BaseModel):
 
 
 class HoldingOut(BaseModel):
+    id: uuid.UUID = Field(
+        description="the holding's id: derived from the portfolio and the stock, so it stays the same for as long "
+        "as the portfolio holds the stock"
+    )
     stock_code: str = Field(examples=["005930"])
     stock_name: str | None = Field(examples=["삼성전자"])
     sector: str | None = Field(examples=["전기전자"])

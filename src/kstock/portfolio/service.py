@@ -25,10 +25,9 @@ from kstock.db.session import flush_unique
 from kstock.errors import ConflictError, NotFoundError, UnprocessableError, ValidationError
 from kstock.identity.principal import Principal
 from kstock.identity.tiers import require_quota, require_quota_after_insert
-from kstock.kit.calendar import is_trading_day, today_kst
+from kstock.kit.calendar import today_kst
 from kstock.kit.clock import iso_utc, utcnow
-from kstock.kit.krx import is_on_tick, round_down_to_tick, round_up_to_tick
-from kstock.kit.numbers import percent
+from kstock.kit.numbers import percent, rounded
 from kstock.market.models import DailyBar
 from kstock.market.service import StockNotFoundError, normalize_code
 from kstock.market.snapshot import MarketSnapshot
@@ -134,28 +133,18 @@ async def delete_portfolio(session: AsyncSession, principal: Principal, portfoli
 # -- the ledger ------------------------------------------------------------------------------------------------
 
 
-def check_trade(snapshot: MarketSnapshot, raw_code: str, trade_date: dt.date, price: int | None) -> str:
-    """The normalised code of a listed stock, once the date and (for a trade, with a ``price``) the price and
-    the trading day make sense."""
+def check_trade(snapshot: MarketSnapshot, raw_code: str, trade_date: dt.date) -> str:
+    """The normalised code of a listed stock, once the date is on or after its listing (the request model has
+    checked what needs no market data: the date not in the future, a trade's trading day and tick)."""
     code = normalize_code(raw_code)
     detail = snapshot.get(code)
     if detail is None:
         raise StockNotFoundError(f"Stock {code} not found", {"stock_code": code})
-    today = today_kst()
-    if trade_date > today:
-        raise ValidationError("The trade date is in the future", {"trade_date": [f"must be on or before {today}"]})
     listed: dt.date | None = detail["listing_date"]
     if listed is not None and trade_date < listed:
         raise ValidationError(
             f"{code} was listed on {listed}", {"trade_date": [f"must be on or after the listing date {listed}"]}
         )
-    if price is not None and not is_on_tick(price):
-        below, above = round_down_to_tick(price), round_up_to_tick(price)
-        raise ValidationError(
-            f"{price} KRW is not on the KRX tick grid", {"price": [f"not on the tick grid: {below} or {above}"]}
-        )
-    if price is not None and not is_trading_day(trade_date):
-        raise ValidationError(f"{trade_date} is not a KRX trading day", {"trade_date": ["must be a KRX trading day"]})
     return code
 
 
@@ -252,7 +241,7 @@ async def add_transaction(
     portfolio_id: uuid.UUID,
     body: TransactionIn,
 ) -> PortfolioTransaction:
-    code = check_trade(snapshot, body.stock_code, body.trade_date, body.price)
+    code = check_trade(snapshot, body.stock_code, body.trade_date)
     await _lock(session, principal, portfolio_id)
     await _check_day_range(session, code, body.trade_date, body.price)
     transaction = await _record(
@@ -286,7 +275,7 @@ async def add_holding(
     body: HoldingIn,
 ) -> str:
     """Record a holding as a buy of ``quantity`` at ``avg_price`` on ``purchase_date``; returns the stock code."""
-    code = check_trade(snapshot, body.stock_code, body.purchase_date, None)
+    code = check_trade(snapshot, body.stock_code, body.purchase_date)
     await _lock(session, principal, portfolio_id)
     await _record(session, portfolio_id, code, "buy", body.quantity, body.avg_price, 0, body.purchase_date)
     await _check_holdings_quota(session, principal, settings, portfolio_id)
@@ -413,6 +402,13 @@ class HoldingRow(NamedTuple):
     realized_gain: int
     fees: int
     first_trade_date: dt.date
+    id: str  # holding_id(portfolio, stock_code)
+
+
+def holding_id(portfolio_id: uuid.UUID, stock_code: str) -> str:
+    """A holding's id: a holding is its portfolio's position in one stock, so its id is the UUID v5 of the stock code
+    in the portfolio's namespace, the same on every read and every instance for as long as the position exists."""
+    return str(uuid.uuid5(portfolio_id, stock_code))
 
 
 def value_holdings(
@@ -441,11 +437,12 @@ def value_holdings(
         day_change = 0 if price is None or math.isnan(previous) else (price - int(previous)) * holding.quantity
         rows.append(
             {
+                "id": holding.id,
                 "stock_code": holding.stock_code,
                 "stock_name": detail["name"] if detail else None,
                 "sector": detail["sector"] if detail else None,
                 "quantity": holding.quantity,
-                "avg_price": round(holding.cost_basis / holding.quantity, 2),
+                "avg_price": rounded(holding.cost_basis / holding.quantity, 2),
                 "current_price": price,
                 "price_status": status,
                 "purchase_value": holding.cost_basis,
@@ -530,7 +527,8 @@ async def portfolios_with_holdings(
             }
             entry = found[pid] = (header, [])
         if code is not None:
-            entry[1].append(HoldingRow(code, quantity, cost, realized, fees, _as_date(first)))
+            ident = holding_id(uuid.UUID(entry[0]["id"]), code)
+            entry[1].append(HoldingRow(code, quantity, cost, realized, fees, _as_date(first), ident))
     return found
 
 
@@ -647,8 +645,8 @@ async def portfolio_performance(
                 "value": day.value,
                 "buys": day.buys,
                 "sells": day.sells,
-                "daily_return_pct": None if day.daily_return is None else round(day.daily_return * 100, 2),
-                "cumulative_return_pct": round(day.cumulative_return * 100, 2),
+                "daily_return_pct": None if day.daily_return is None else rounded(day.daily_return * 100, 2),
+                "cumulative_return_pct": rounded(day.cumulative_return * 100, 2),
             }
             for day in result.history
         ],

@@ -37,6 +37,8 @@ class ScreenField:
     description: str
     unit: str | None = None
     column: str | None = None  # the stock_indicators column, when it is not ``name``
+    # Decimals a response shows, for a figure kept unrounded (conditions and sorting use the exact value).
+    decimals: int | None = None
 
     @property
     def source(self) -> str:
@@ -61,8 +63,18 @@ class ScreenField:
         return ()
 
 
-def _f(name: str, kind: Kind, group: str, unit: str | None, description: str, column: str | None = None) -> ScreenField:
-    return ScreenField(name=name, kind=kind, group=group, description=description, unit=unit, column=column)
+def _f(
+    name: str,
+    kind: Kind,
+    group: str,
+    unit: str | None,
+    description: str,
+    column: str | None = None,
+    decimals: int | None = None,
+) -> ScreenField:
+    return ScreenField(
+        name=name, kind=kind, group=group, description=description, unit=unit, column=column, decimals=decimals
+    )
 
 
 INT, NUM, CAT, FLAG, TEXT = Kind.INTEGER, Kind.NUMBER, Kind.CATEGORY, Kind.FLAG, Kind.TEXT
@@ -104,9 +116,9 @@ FIELDS: Final[tuple[ScreenField, ...]] = (
     _f("pct_from_52w_high", NUM, "momentum", "%", "close against the 52-week high (0 at the high, negative below)"),
     _f("pct_from_52w_low", NUM, "momentum", "%", "close against the 52-week low (0 at the low, positive above)"),
     _f("rsi_14", NUM, "technical", "0-100", "Wilder's 14-session relative strength index"),
-    _f("sma_20", NUM, "technical", "KRW", "simple moving average of the last 20 closes"),
-    _f("sma_60", NUM, "technical", "KRW", "simple moving average of the last 60 closes"),
-    _f("sma_120", NUM, "technical", "KRW", "simple moving average of the last 120 closes"),
+    _f("sma_20", NUM, "technical", "KRW", "simple moving average of the last 20 closes", decimals=2),
+    _f("sma_60", NUM, "technical", "KRW", "simple moving average of the last 60 closes", decimals=2),
+    _f("sma_120", NUM, "technical", "KRW", "simple moving average of the last 120 closes", decimals=2),
     _f("price_vs_sma_20", NUM, "technical", "%", "close against its 20-session SMA"),
     _f("price_vs_sma_60", NUM, "technical", "%", "close against its 60-session SMA"),
     _f("price_vs_sma_120", NUM, "technical", "%", "close against its 120-session SMA"),

@@ -21,6 +21,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from kstock.kit.numbers import rounded
 from kstock.market.figures import PRICE_BASE_COLUMNS, PRICE_DEPENDENT_COLUMNS, price_dependent
 from kstock.screener.fields import BY_NAME, CATEGORY_FIELDS, FIELDS, NUMERIC_FIELDS, Kind, ScreenField
 
@@ -146,6 +147,8 @@ class ScreenTable:
             return int(value)
         if field.kind is Kind.FLAG:
             return value == 1.0
+        if field.decimals is not None:
+            return rounded(value, field.decimals)
         return value
 
     def known(self, field: str) -> npt.NDArray[np.bool_]:

@@ -17,7 +17,7 @@ from kstock.identity.dependencies import InsufficientScopeError
 from kstock.identity.principal import Principal, Scope
 from kstock.kit.calendar import KST
 from kstock.kit.clock import as_utc, iso_utc
-from kstock.kit.numbers import percent
+from kstock.kit.numbers import percent, rounded
 from kstock.trading.costs import CostSchedule, Side
 from kstock.trading.market import Quote
 from kstock.trading.models import (
@@ -111,17 +111,17 @@ def risk(account: TradingAccount, equity: int, now: dt.datetime) -> dict[str, An
         "state": view.state.value,
         "latched_state": view.latched.value,
         "reasons": view.reasons,
-        "drawdown_zone": drawdown_zone(equity, peak, limits).value.upper(),
-        "risk_level": view.state.value.upper(),
+        "drawdown_zone": drawdown_zone(equity, peak, limits).value,
+        "risk_level": view.state.value,
         "equity": equity,
         "peak_equity": peak,
         "start_of_day_equity": account.start_of_day_equity,
-        "daily_loss_pct": round(daily, 2),
+        "daily_loss_pct": rounded(daily, 2),
         "daily_loss_limit_pct": limits.daily_loss_limit_pct,
-        "daily_loss_limit_used_pct": round(max(0.0, daily) / limits.daily_loss_limit_pct * 100, 2),
-        "drawdown_pct": round(drawdown, 2),
+        "daily_loss_limit_used_pct": rounded(max(0.0, daily) / limits.daily_loss_limit_pct * 100, 2),
+        "drawdown_pct": rounded(drawdown, 2),
         "max_drawdown_pct": limits.max_drawdown_pct,
-        "drawdown_limit_used_pct": round(drawdown / limits.max_drawdown_pct * 100, 2),
+        "drawdown_limit_used_pct": rounded(drawdown / limits.max_drawdown_pct * 100, 2),
         "override": None
         if override is None
         else {**public_detail(account, account.override or {}), "active": override.is_active(now)},
@@ -143,11 +143,11 @@ async def status(session: AsyncSession, account: TradingAccount, prices: Prices,
     ).all()
     return {
         "account_id": str(account.id),
-        "engine_state": view.state.value.upper(),
+        "engine_state": view.state.value,
         "state_reason": account.state_reason,
         "open_positions": len(positions),
         "open_orders": len(orders),
-        "risk_zone": drawdown_zone(equity, max(account.peak_equity, equity), limits_of(account)).value.upper(),
+        "risk_zone": drawdown_zone(equity, max(account.peak_equity, equity), limits_of(account)).value,
         "equity": equity,
         "cash": account.cash,
         "strategies_running": [{"id": str(i), "name": n} for i, n in strategies],
@@ -282,7 +282,7 @@ async def stop_plan(
             for o in orders
         ],
         "close_positions": sells,
-        "state_after": AccountState.STOPPED.value.upper(),
+        "state_after": AccountState.STOPPED.value,
     }
 
 
@@ -302,7 +302,7 @@ async def stop(
     whatever the state and the order rate."""
     cancelled = []
     for order in await open_orders(session, account.id):
-        close_order(session, account, order, CANCELLED, "cancelled by stop", now)
+        close_order(session, account, order, CANCELLED, "cancelled by stop")
         cancelled.append(str(order.id))
     placed = []
     for position in await positions_of(session, account.id):
@@ -321,7 +321,12 @@ async def stop(
     record_event(
         session, account, "stopped", {"from": previous, "cancelled_orders": cancelled, "closing_orders": placed}
     )
-    return {"account_id": str(account.id), "state": "STOPPED", "cancelled_orders": cancelled, "closing_orders": placed}
+    return {
+        "account_id": str(account.id),
+        "state": AccountState.STOPPED.value,
+        "cancelled_orders": cancelled,
+        "closing_orders": placed,
+    }
 
 
 def start(session: AsyncSession, account: TradingAccount) -> dict[str, Any]:
@@ -329,7 +334,7 @@ def start(session: AsyncSession, account: TradingAccount) -> dict[str, Any]:
     if previous != AccountState.ACTIVE.value:
         account.state, account.state_reason = AccountState.ACTIVE.value, None
         record_event(session, account, "started", {"from": previous})
-    return {"account_id": str(account.id), "state": "ACTIVE", "previous_state": previous.upper()}
+    return {"account_id": str(account.id), "state": AccountState.ACTIVE.value, "previous_state": previous}
 
 
 def set_override(

@@ -291,7 +291,7 @@ class TradingEngine:
                 TradingOrder.account_id == account.id, TradingOrder.status == OPEN, TradingOrder.trade_date <= day
             )
             for order in (await session.execute(statement)).scalars():
-                close_order(session, account, order, EXPIRED, f"day order expired at the close of {day}", now)
+                close_order(session, account, order, EXPIRED, f"day order expired at the close of {day}")
                 expired += 1
             await after_activity(session, account, self.price)
 

@@ -46,6 +46,8 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any, Final
 
+from kstock.kit.numbers import rounded
+
 __all__ = [
     "DEFAULT_MAX_POINTS",
     "MIN_POINTS",
@@ -187,7 +189,7 @@ class PerformanceReport:
 
 def _rounded(value: float | None, decimals: int) -> float | None:
     """``value`` rounded, never -0.0."""
-    return None if value is None else round(value, decimals) + 0.0
+    return None if value is None else rounded(value, decimals)
 
 
 def _iso(moment: Moment | None) -> str | None:

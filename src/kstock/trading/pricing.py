@@ -45,6 +45,7 @@ from typing import Final
 from kstock.feed.sim.records import OrderBook
 from kstock.feed.sim.session import Phase
 from kstock.kit.krx import price_limits
+from kstock.kit.numbers import rounded
 from kstock.trading.costs import DEFAULT_SCHEDULE, Costs, CostSchedule, Side, net_cash_change, trade_costs
 from kstock.trading.orders import InvalidOrderError, Order, OrderType, TimeInForce, validate_order
 
@@ -158,7 +159,7 @@ class PricedOrder:
 
 
 def _display(price: Fraction | None) -> float | None:
-    return None if price is None else round(float(price), 2)
+    return None if price is None else rounded(float(price), 2)
 
 
 def _crosses(side: Side, price: int, limit: int) -> bool:

@@ -31,7 +31,7 @@ from kstock.identity.principal import Principal
 from kstock.identity.tiers import require_quota_after_insert
 from kstock.kit.clock import as_utc, iso_utc, utcnow
 from kstock.kit.krx import price_limits
-from kstock.kit.numbers import percent
+from kstock.kit.numbers import percent, rounded
 from kstock.trading.costs import DEFAULT_SCHEDULE, CostSchedule, Side, net_cash_change, trade_costs
 from kstock.trading.events import emit
 from kstock.trading.market import Quote
@@ -621,7 +621,7 @@ async def place_order(
             if order.time_in_force == TimeInForce.IOC.value
             else "market order: the visible book could not fill the rest"
         )
-        close_order(session, account, order, CANCELLED, why, now)
+        close_order(session, account, order, CANCELLED, why)
     return order
 
 
@@ -640,8 +640,14 @@ async def apply_fill(
     schedule: CostSchedule,
 ) -> TradingFill:
     """One execution of ``order``: the fill record, the cash movement, the position and the order, in the caller's
-    transaction (which holds the account's lock)."""
+    transaction (which holds the account's lock).
+
+    ``now`` is the market's time of the execution: it is the fill's ``executed_at`` only. The rows' own times
+    (the order's ``updated_at``/``closed_at``, the position's, the fill's ``recorded_at``) are the wall clock's,
+    like the order's ``created_at``, so an order never closes before it was created (the demo's market clock runs
+    apart from the wall clock)."""
     now = as_utc(now)  # the market's time arrives in Seoul time; every stored instant is UTC
+    recorded = utcnow()
     remaining = order.quantity - order.filled_quantity
     if not 0 < quantity <= remaining:
         raise ValueError(f"cannot fill {quantity} of an order with {remaining} remaining")
@@ -676,7 +682,7 @@ async def apply_fill(
         position.realized_pnl += realized
         account.realized_pnl += realized
     position.last_price = price
-    position.updated_at = now
+    position.updated_at = recorded
     account.cash += net
     account.commissions += costs.commission
     account.taxes += costs.tax
@@ -685,7 +691,7 @@ async def apply_fill(
     order.filled_amount += amount
     order.commission += costs.commission
     order.tax += costs.tax
-    order.updated_at = now
+    order.updated_at = recorded
     left = order.quantity - order.filled_quantity
     if side is Side.BUY:
         if left == 0:
@@ -714,12 +720,12 @@ async def apply_fill(
         trade_date=order.trade_date,
         settles_on=settlement_date(order.trade_date),
         executed_at=now,
-        recorded_at=utcnow(),
+        recorded_at=recorded,
     )
     session.add(fill)
     if left == 0:
         order.status = FILLED
-        order.closed_at = now
+        order.closed_at = recorded
     emit(
         session,
         account.id,
@@ -729,11 +735,10 @@ async def apply_fill(
     return fill
 
 
-def close_order(
-    session: AsyncSession, account: TradingAccount, order: TradingOrder, status: str, reason: str, now: dt.datetime
-) -> None:
-    """End an open order (cancelled or expired) and release what it held back."""
-    now = as_utc(now)
+def close_order(session: AsyncSession, account: TradingAccount, order: TradingOrder, status: str, reason: str) -> None:
+    """End an open order (cancelled or expired) and release what it held back; closed at the wall clock's time,
+    the clock of every order time but a fill's ``executed_at`` (see :func:`apply_fill`)."""
+    now = utcnow()
     account.reserved_cash -= order.reserved_cash
     order.reserved_cash = 0
     order.status = status
@@ -760,7 +765,7 @@ async def cancel_order(
             f"Order {order_id} is {order.status}: only open orders can be cancelled",
             {"order_id": str(order_id), "status": order.status},
         )
-    close_order(session, account, order, CANCELLED, "cancelled by the account owner", utcnow())
+    close_order(session, account, order, CANCELLED, "cancelled by the account owner")
     return order
 
 
@@ -800,7 +805,7 @@ async def cash_view(session: AsyncSession, account: TradingAccount, today: dt.da
 
 
 def _avg(amount: int, quantity: int) -> float | None:
-    return round(float(Fraction(amount, quantity)), 2) if quantity else None
+    return rounded(float(Fraction(amount, quantity)), 2) if quantity else None
 
 
 def order_dict(order: TradingOrder, fills: Sequence[TradingFill] | None = None) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from kstock.feed.sim.records import DailyBar, Instrument, Level, MinuteBar, Orde
 from kstock.feed.sim.session import Phase
 from kstock.feed.sim.timeline import day_of, micros, next_boundary
 from kstock.kit.calendar import KST
+from kstock.kit.numbers import rounded
 
 __all__ = ["Simulator", "simulate"]
 
@@ -201,7 +202,7 @@ class Simulator:
                 volume,
                 turnover,
                 change,
-                round(100.0 * change / base[row], 2),
+                rounded(100.0 * change / base[row], 2),
                 anchor + dt.timedelta(microseconds=t - midnight),
                 phase,
             )
