@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     import_batch_size: int = Field(default=100_000, ge=100, le=5_000_000)
     cache_max_entries: int = Field(default=1_024, ge=0, description="in-process response cache entries; 0 = off")
     max_body_bytes: int = Field(default=1_048_576, ge=1_024, description="largest request body accepted (413 above)")
+    max_header_bytes: int = Field(
+        default=16_384, ge=1_024, le=1_048_576, description="largest request line plus headers accepted (431 above)"
+    )
+    header_timeout_s: float = Field(
+        default=10.0, gt=0, le=300, description="time a client has to send a request's line and headers (408 after)"
+    )
     snapshot_refresh_s: float = Field(
         default=5.0, ge=0, description="how often each instance checks for new market data; 0 = never"
     )
