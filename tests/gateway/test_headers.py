@@ -1,5 +1,5 @@
-"""Request heads over a real socket (the ASGI transport has no header phase): the size limit (431) and the time
-limit (408)."""
+"""Request heads over a real socket (the ASGI transport has no header phase): the size limit (431), the time
+limit (408), and what every answer's head carries or leaves out."""
 
 from __future__ import annotations
 
@@ -130,3 +130,15 @@ async def test_a_keep_alive_connection_serves_many_requests_past_the_timeout(add
             await asyncio.sleep(HEADER_TIMEOUT_S * 0.8)
     finally:
         writer.close()
+
+
+async def test_answers_carry_nosniff_and_no_server_banner(address: tuple[str, int]) -> None:
+    for path in (b"/health", b"/v1/nothing-here", b"/v1/stocks?per_page=2"):
+        response = await exchange(address, b"GET " + path + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        _, headers, _ = parse(response)
+        assert "server" not in headers, path
+        assert headers["x-content-type-options"] == "nosniff", path
+        assert "date" in headers
+    for refused in (b"GET /health HTTP/1.1\r\nX-Big: " + b"d" * MAX_HEADER_BYTES + b"\r\n\r\n", b"NOT HTTP\r\n\r\n"):
+        _, headers, _ = parse(await exchange(address, refused))
+        assert "server" not in headers
