@@ -3,10 +3,16 @@ query string, a token or a key."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
+import httpx
 import pytest
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
+from websockets.asyncio.client import connect
 
+from kstock.cli.server import uvicorn_options
 from kstock.gateway import middleware
 from tests.conftest import DatabaseFactory
 from tests.gateway.conftest import (
@@ -18,6 +24,7 @@ from tests.gateway.conftest import (
     make_user,
     running_app,
 )
+from tests.stream.conftest import serving
 
 
 class ContextRecorder(LogRecorder):
@@ -71,3 +78,22 @@ async def test_the_access_log_can_be_turned_off(
     async with running_app(settings) as app, http_client(app) as http:
         assert (await http.get("/health")).status_code == 200
     assert "http_request" not in recorder.events()
+
+
+async def test_the_stream_and_its_token_never_reach_the_log(
+    db_factory: DatabaseFactory, clean_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Over a real server: uvicorn's own access log is off, and the stream is served in front of the gateway.
+    recorder = ContextRecorder()
+    monkeypatch.setattr(middleware, "access_log", recorder)
+    settings = gateway_settings(db_factory, engine_url(clean_engine))
+    secret = "stream-token-that-must-not-be-logged"
+    async with running_app(settings) as app, serving(app) as url:
+        with contextlib.suppress(Exception):
+            async with connect(f"{url}/ws/stocks?token={secret}", open_timeout=5) as ws:
+                await asyncio.wait_for(ws.recv(), 5)
+        async with httpx.AsyncClient(base_url=url.replace("ws://", "http://")) as http:
+            assert (await http.get(f"/health?token={secret}")).status_code == 200
+    assert [fields["path"] for _, event, fields in recorder.records if event == "http_request"] == ["/health"]
+    assert secret not in repr(recorder.records)
+    assert uvicorn_options(settings)["access_log"] is False  # uvicorn's line would carry the query string
