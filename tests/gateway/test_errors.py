@@ -71,6 +71,7 @@ async def test_unhandled_exception_is_500_without_detail(boom_client: httpx.Asyn
     assert "secret" not in response.text
     assert "hunter2" not in response.text
     assert "Traceback" not in response.text
+    assert response.headers["x-content-type-options"] == "nosniff"  # rendered outside the gateway middleware
 
 
 async def test_request_id_is_generated(client: httpx.AsyncClient) -> None:
