@@ -142,3 +142,13 @@ async def test_answers_carry_nosniff_and_no_server_banner(address: tuple[str, in
     for refused in (b"GET /health HTTP/1.1\r\nX-Big: " + b"d" * MAX_HEADER_BYTES + b"\r\n\r\n", b"NOT HTTP\r\n\r\n"):
         _, headers, _ = parse(await exchange(address, refused))
         assert "server" not in headers
+
+
+async def test_many_slow_heads_are_all_answered_and_closed(address: tuple[str, int]) -> None:
+    # Slow-header clients hold nothing for long: each gets its 408 and its socket is closed.
+    started = time.monotonic()
+    answers = await asyncio.gather(
+        *(exchange(address, b"GET /health HTTP/1.1\r\nHost: x\r\n", b"X-Slow: 1\r\n", pause_s=0.05) for _ in range(100))
+    )
+    assert [parse(answer)[0] for answer in answers] == [408] * 100
+    assert time.monotonic() - started < 4 * HEADER_TIMEOUT_S + 2
