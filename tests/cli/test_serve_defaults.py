@@ -7,6 +7,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -97,3 +98,14 @@ def test_development_signs_with_a_key_made_on_first_start(tmp_path: Path) -> Non
     finally:
         stop(process)
     assert key_file.read_text().strip() == key
+
+
+@pytest.mark.slow
+def test_a_taken_metrics_port_stops_the_start_with_a_message(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        process = start(tmp_path, free_port(), KSTOCK_METRICS_PORT=str(taken.getsockname()[1]))
+        output, _ = process.communicate(timeout=60)
+    assert process.returncode == 2
+    assert b"cannot serve metrics" in output

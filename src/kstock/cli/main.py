@@ -226,7 +226,11 @@ def serve(
         from kstock.gateway.metrics import serve_metrics
 
         # This process's metrics, or every worker's in prometheus_client's multiprocess mode.
-        serve_metrics(settings.metrics_host, settings.metrics_port)
+        try:
+            serve_metrics(settings.metrics_host, settings.metrics_port)
+        except OSError as exc:
+            console.print(f"[red]cannot serve metrics on {settings.metrics_host}:{settings.metrics_port}:[/] {exc}")
+            raise typer.Exit(code=2) from exc
         console.print(f"metrics on http://{settings.metrics_host}:{settings.metrics_port}/metrics")
     if workers > 1 and worker_processes.supported():
         raise typer.Exit(code=worker_processes.run(host, port, workers))
