@@ -13,6 +13,7 @@ from typing import Any
 import structlog
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
 from kstock import __version__
@@ -20,9 +21,11 @@ from kstock.api import mount_v1
 from kstock.config import Settings, get_settings
 from kstock.db import migrate
 from kstock.db.engine import create_engine, create_sessionmaker
+from kstock.gateway.compression import CompressionMiddleware
+from kstock.gateway.docs import mount_docs
 from kstock.gateway.errors import install_error_handlers
 from kstock.gateway.limitstore import LimitStore
-from kstock.gateway.metrics import metrics_endpoint
+from kstock.gateway.metrics import metrics_route
 from kstock.gateway.middleware import GatewayMiddleware
 from kstock.gateway.ratelimit import RateLimiter
 from kstock.gateway.redis import create_redis
@@ -39,6 +42,17 @@ from kstock.stream.endpoint import StreamRoute
 from kstock.stream.runtime import stream_runtime
 
 log = structlog.get_logger("kstock.app")
+
+# Response headers a browser script on an allowed origin may read.
+CORS_EXPOSED_HEADERS = [
+    "X-Request-ID",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+    "RateLimit",
+    "RateLimit-Policy",
+    "Retry-After",
+]
 
 DESCRIPTION = """
 Market data, screening, portfolios and paper trading for Korean equities (KOSPI, KOSDAQ, KONEX).
@@ -70,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     Nothing connects here: the lifespan builds the engine on start and disposes of it on shutdown.
     """
     settings = settings or get_settings()
+    settings.use_development_secret()
     settings.check_for_startup()
     configure_logging(settings)
 
@@ -122,6 +137,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # /docs is served from a packaged copy of Swagger UI (mount_docs), so it renders with no internet access.
+        docs_url=None,
+        redoc_url=None,
         openapi_tags=[
             {"name": "stocks", "description": "Instruments, prices, financials"},
             {"name": "trading", "description": "Paper trading: accounts, two-step orders, risk and strategies"},
@@ -129,15 +147,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
     )
     install_error_handlers(app)
-    # One middleware for the whole gateway (request id, body limit, rate-limit headers, audit, metrics): one
-    # wrapper of send and receive per request instead of one per concern.
-    app.add_middleware(GatewayMiddleware, max_body_bytes=settings.max_body_bytes)
+    # Innermost first: compression, then CORS, then the gateway around both, so that compressed answers and
+    # preflights get the request id, the limiter's headers and their access-log line like any other.
+    if settings.compression_min_bytes > 0:
+        app.add_middleware(CompressionMiddleware, minimum_size=settings.compression_min_bytes)
+    origins = settings.cors_origin_list
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
+            expose_headers=CORS_EXPOSED_HEADERS,
+            max_age=600,
+        )
+    # One middleware for the whole gateway (request id, body limit, response headers, rate-limit headers, audit,
+    # metrics, access log): one wrapper of send and receive per request instead of one per concern.
+    app.add_middleware(GatewayMiddleware, max_body_bytes=settings.max_body_bytes, access_log=settings.access_log)
     # Routes are matched in order: the API first, the probes and /metrics after it.
     mount_v1(app)
     app.add_middleware(StreamRoute)  # outermost: /ws/stocks skips the HTTP middleware and the router
     app.include_router(health_router)
-    if settings.metrics_enabled:
-        app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+    if settings.metrics_on_api_port:
+        app.add_route("/metrics", metrics_route(settings.metrics_token), include_in_schema=False)
+    elif settings.metrics_enabled and settings.metrics_port is None:
+        log.warning("metrics_not_served", reason="set KSTOCK_METRICS_TOKEN or KSTOCK_METRICS_PORT in production")
+    if settings.docs_on:
+        mount_docs(app)
     _declare_optional_auth(app)
     return app
 

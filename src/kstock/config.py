@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import os
+import secrets
+from collections import Counter
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -13,6 +17,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET_KEY: Final = "change-me-kstock-development-secret"  # noqa: S105 - the known default we refuse in production
 MIN_SECRET_KEY_LENGTH: Final = 32
+# A secret's estimated strength: its length times the Shannon entropy of its characters. 32 random hex digits
+# score about 120 bits, secrets.token_urlsafe(48) about 350, 32 times the same character 0.
+MIN_SECRET_KEY_BITS: Final = 96
+MIN_SECRET_KEY_DISTINCT: Final = 8
+SECRET_FILE_NAME: Final = ".kstock-secret"  # noqa: S105 - a file name, not a secret
 
 
 class Environment(StrEnum):
@@ -54,6 +63,25 @@ class Settings(BaseSettings):
     import_batch_size: int = Field(default=100_000, ge=100, le=5_000_000)
     cache_max_entries: int = Field(default=1_024, ge=0, description="in-process response cache entries; 0 = off")
     max_body_bytes: int = Field(default=1_048_576, ge=1_024, description="largest request body accepted (413 above)")
+    max_header_bytes: int = Field(
+        default=16_384, ge=1_024, le=1_048_576, description="largest request line plus headers accepted (431 above)"
+    )
+    header_timeout_s: float = Field(
+        default=10.0, gt=0, le=300, description="time a client has to send a request's line and headers (408 after)"
+    )
+    secret_file: Path | None = Field(
+        default=None,
+        description="development only: where the generated signing key is kept (default: .kstock-secret next to "
+        "the SQLite file, else in the working directory)",
+    )
+    docs_enabled: bool | None = Field(
+        default=None, description="serve /docs and /redoc; unset = on outside production, off in production"
+    )
+    cors_origins: str = Field(default="", description="comma-separated origins allowed to call the API from a browser")
+    compression_min_bytes: int = Field(
+        default=1_024, ge=0, description="compress responses at least this large when the client asks; 0 = never"
+    )
+    access_log: bool = Field(default=True, description="one log line per HTTP request")
     snapshot_refresh_s: float = Field(
         default=5.0, ge=0, description="how often each instance checks for new market data; 0 = never"
     )
@@ -84,6 +112,13 @@ class Settings(BaseSettings):
         description="seconds between Redis probes during an outage (limits are per instance meanwhile)",
     )
     metrics_enabled: bool = Field(default=True, description="serve Prometheus metrics at /metrics")
+    metrics_token: SecretStr | None = Field(
+        default=None, description="bearer token /metrics requires on the API port (required there in production)"
+    )
+    metrics_port: int | None = Field(
+        default=None, ge=1, le=65_535, description="serve /metrics on this port of its own instead of the API port"
+    )
+    metrics_host: str = Field(default="127.0.0.1", description="address of the metrics port")
 
     # Real-time stream (/ws/stocks); the broker is in-process, or Redis pub/sub when redis_url is set
     ws_batch_window_ms: int = Field(
@@ -130,6 +165,52 @@ class Settings(BaseSettings):
         return value.upper()
 
     @property
+    def is_production(self) -> bool:
+        return self.env is Environment.PRODUCTION
+
+    @property
+    def docs_on(self) -> bool:
+        """/docs and /redoc: as set, else on everywhere but in production."""
+        return self.docs_enabled if self.docs_enabled is not None else not self.is_production
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip().rstrip("/") for origin in self.cors_origins.split(",") if origin.strip()]
+
+    @property
+    def metrics_on_api_port(self) -> bool:
+        """/metrics on the API's own port: not when it has a port of its own, never anonymous in production."""
+        if not self.metrics_enabled or self.metrics_port is not None:
+            return False
+        return self.metrics_token is not None or not self.is_production
+
+    @property
+    def secret_path(self) -> Path:
+        """Where the development signing key is kept."""
+        if self.secret_file is not None:
+            return self.secret_file
+        sqlite = self.sqlite_path
+        return (sqlite.parent if sqlite is not None else Path()) / SECRET_FILE_NAME
+
+    def use_development_secret(self) -> None:
+        """In development with no secret set, sign with a random key kept in :attr:`secret_path` (made on first
+        start, readable by its owner only) rather than with the public default. Elsewhere, nothing."""
+        if self.env is not Environment.DEVELOPMENT or self.secret_key.get_secret_value() != DEFAULT_SECRET_KEY:
+            return
+        path = self.secret_path
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            secret = path.read_text(encoding="ascii").strip()
+            if not secret:
+                raise ConfigurationError(f"{path} is empty: remove it to have a new signing key made") from None
+        else:
+            secret = secrets.token_urlsafe(48)
+            with os.fdopen(descriptor, "w", encoding="ascii") as file:
+                file.write(secret + "\n")
+        self.secret_key = SecretStr(secret)
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
@@ -154,11 +235,40 @@ class Settings(BaseSettings):
                 raise ConfigurationError(f"KSTOCK_TRADING_COSTS is not a valid cost schedule: {exc}") from exc
         if self.env is Environment.PRODUCTION:
             secret = self.secret_key.get_secret_value()
-            if secret == DEFAULT_SECRET_KEY or len(secret) < MIN_SECRET_KEY_LENGTH:
+            if secret == DEFAULT_SECRET_KEY or not strong_secret(secret):
                 raise ConfigurationError(
                     "KSTOCK_SECRET_KEY must be set to a random value of at least "
-                    f"{MIN_SECRET_KEY_LENGTH} characters when KSTOCK_ENV=production"
+                    f"{MIN_SECRET_KEY_LENGTH} characters when KSTOCK_ENV=production "
+                    "(e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(48))')"
                 )
+            token = self.metrics_token.get_secret_value() if self.metrics_token is not None else None
+            if token is not None and not strong_secret(token):
+                raise ConfigurationError(
+                    f"KSTOCK_METRICS_TOKEN must be a random value of at least {MIN_SECRET_KEY_LENGTH} characters "
+                    "when KSTOCK_ENV=production"
+                )
+
+
+def secret_bits(secret: str) -> float:
+    """Estimated strength of ``secret`` in bits: its length times the Shannon entropy of its characters."""
+    if not secret:
+        return 0.0
+    total = len(secret)
+    per_char = -sum(n / total * math.log2(n / total) for n in Counter(secret).values())
+    return per_char * total
+
+
+def strong_secret(secret: str) -> bool:
+    """Long enough, of enough different characters, of enough estimated entropy, and not a repeated pattern (at
+    least half of its adjacent pairs of characters differ from one another: "0123456789" four times has 10 pairs
+    for 39 places, a random key almost one per place) to sign with."""
+    pairs = {secret[i : i + 2] for i in range(len(secret) - 1)}
+    return (
+        len(secret) >= MIN_SECRET_KEY_LENGTH
+        and len(set(secret)) >= MIN_SECRET_KEY_DISTINCT
+        and secret_bits(secret) >= MIN_SECRET_KEY_BITS
+        and len(pairs) * 2 >= len(secret) - 1
+    )
 
 
 @lru_cache(maxsize=1)

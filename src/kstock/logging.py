@@ -1,4 +1,5 @@
-"""structlog set-up: key-value or JSON lines, with the request id bound per request."""
+"""structlog set-up: key-value lines, or JSON lines (``KSTOCK_LOG_JSON``, and always in production), with the
+request id bound per request."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ def configure_logging(settings: Settings) -> None:
     """Route structlog and the standard library through one renderer."""
     level = getattr(logging, settings.log_level, logging.INFO)
     renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer() if settings.log_json else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer()
+        if settings.log_json or settings.is_production
+        else structlog.dev.ConsoleRenderer(colors=False)
     )
     structlog.configure(
         processors=[

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 import uuid
 from collections.abc import AsyncIterator
 
@@ -70,6 +71,7 @@ async def test_unhandled_exception_is_500_without_detail(boom_client: httpx.Asyn
     assert "secret" not in response.text
     assert "hunter2" not in response.text
     assert "Traceback" not in response.text
+    assert response.headers["x-content-type-options"] == "nosniff"  # rendered outside the gateway middleware
 
 
 async def test_request_id_is_generated(client: httpx.AsyncClient) -> None:
@@ -126,7 +128,7 @@ def test_production_refuses_default_or_short_secret() -> None:
         create_app(Settings(env="production"))
     with pytest.raises(ConfigurationError):
         create_app(Settings(env="production", secret_key="too-short"))
-    create_app(Settings(env="production", secret_key="x" * 40))
+    create_app(Settings(env="production", secret_key=secrets.token_urlsafe(48)))
 
 
 async def test_openapi_declares_errors_and_examples(client: httpx.AsyncClient) -> None:

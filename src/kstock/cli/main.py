@@ -196,6 +196,8 @@ def serve(
             console.print("[yellow]--demo with several workers: run `kstock feed` beside them for live prices[/]")
     settings = get_settings()
     try:
+        # Before the workers start, so that they all read the one development key rather than each making its own.
+        settings.use_development_secret()
         settings.check_for_startup()
     except ConfigurationError as exc:
         console.print(f"[red]refusing to start:[/] {exc}")
@@ -218,7 +220,18 @@ def serve(
             console.print(summary.as_table())
 
     _with_engine(settings, prepare)
-    console.print(f"kstock API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
+    docs = f"  (docs: http://{host}:{port}/docs)" if settings.docs_on else ""
+    console.print(f"kstock API on http://{host}:{port}{docs}")
+    if settings.metrics_enabled and settings.metrics_port is not None:
+        from kstock.gateway.metrics import serve_metrics
+
+        # This process's metrics, or every worker's in prometheus_client's multiprocess mode.
+        try:
+            serve_metrics(settings.metrics_host, settings.metrics_port)
+        except OSError as exc:
+            console.print(f"[red]cannot serve metrics on {settings.metrics_host}:{settings.metrics_port}:[/] {exc}")
+            raise typer.Exit(code=2) from exc
+        console.print(f"metrics on http://{settings.metrics_host}:{settings.metrics_port}/metrics")
     if workers > 1 and worker_processes.supported():
         raise typer.Exit(code=worker_processes.run(host, port, workers))
     uvicorn.run("kstock.app:create_app_from_env", host=host, port=port, workers=workers, **uvicorn_options(settings))

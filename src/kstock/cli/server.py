@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kstock.config import Settings
-from kstock.gateway.protocol import HTTP_PROTOCOL
+from kstock.gateway.protocol import HeaderLimits, protocol_factory
 from kstock.stream.wire import StreamProtocol
 
 
@@ -14,12 +14,14 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     (:mod:`kstock.gateway.protocol`); WebSockets on uvicorn's sans-I/O protocol, reporting its sockets' flow
     control to the stream (:class:`kstock.stream.wire.StreamProtocol`: the stream writes prepared frames straight
     to the sockets that can take them), with the stream's limits: protocol pings that drop dead peers, the largest
-    client message, and permessage-deflate only when enabled (it costs tens of kilobytes per connection)."""
+    client message, and permessage-deflate only when enabled (it costs tens of kilobytes per connection). No
+    ``server`` header: the software's name and version are nobody's business."""
     return {
         "factory": True,
-        "http": HTTP_PROTOCOL,
+        "http": protocol_factory(HeaderLimits(settings.max_header_bytes, settings.header_timeout_s)),
         "log_level": settings.log_level.lower(),
-        "access_log": False,
+        "access_log": False,  # the gateway writes its own (KSTOCK_ACCESS_LOG), without credentials
+        "server_header": False,
         "proxy_headers": True,
         "ws": StreamProtocol,
         "ws_max_size": settings.ws_max_message_bytes,

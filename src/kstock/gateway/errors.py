@@ -50,7 +50,8 @@ def render(
     """The error response for ``request``; carries the request id in the body and the header."""
     request_id = _request_id(request)
     body = error_body(code, message, details or {}, request.url.path, request_id)
-    all_headers = {HEADER: request_id, **(headers or {})}
+    # An unhandled exception is answered outside the gateway middleware: nosniff is set here too.
+    all_headers = {HEADER: request_id, "X-Content-Type-Options": "nosniff", **(headers or {})}
     return JSONResponse(body, status_code=status, headers=all_headers)
 
 

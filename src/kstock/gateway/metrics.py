@@ -9,7 +9,9 @@ multiprocess mode); without it each worker reports only its own requests.
 
 from __future__ import annotations
 
+import hmac
 import os
+from collections.abc import Awaitable, Callable
 from typing import Final
 
 from prometheus_client import (
@@ -20,11 +22,15 @@ from prometheus_client import (
     Histogram,
     generate_latest,
     multiprocess,
+    start_http_server,
 )
+from pydantic import SecretStr
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.types import Scope
+
+from kstock.errors import UnauthorizedError
 
 UNMATCHED_ROUTE: Final = "<unmatched>"
 
@@ -102,3 +108,23 @@ def _registry() -> CollectorRegistry:
 async def metrics_endpoint(_request: Request) -> Response:
     """The Prometheus text exposition of every metric of this process (or of every worker in multiprocess mode)."""
     return Response(generate_latest(_registry()), media_type=CONTENT_TYPE_LATEST)
+
+
+def metrics_route(token: SecretStr | None) -> Callable[[Request], Awaitable[Response]]:
+    """``/metrics`` on the API port: open when ``token`` is None, else only to ``Authorization: Bearer <token>``."""
+    if token is None:
+        return metrics_endpoint
+    expected = f"Bearer {token.get_secret_value()}".encode()
+
+    async def guarded(request: Request) -> Response:
+        given = request.headers.get("authorization", "").encode("latin-1")
+        if not hmac.compare_digest(given, expected):
+            raise UnauthorizedError("Metrics need the metrics bearer token", headers={"WWW-Authenticate": "Bearer"})
+        return await metrics_endpoint(request)
+
+    return guarded
+
+
+def serve_metrics(host: str, port: int) -> None:
+    """Serve ``/metrics`` on a listener of its own (``KSTOCK_METRICS_PORT``), in a daemon thread of this process."""
+    start_http_server(port, addr=host, registry=_registry())

@@ -8,8 +8,12 @@ Per HTTP request, in this order:
    413 before the body is read; a body is counted as the app reads it;
 3. the app, then, on the response head: the rate-limit headers the limiter decided
    (:mod:`~kstock.gateway.ratelimit`) and ``X-Request-ID``, unless the response already carries them;
+   ``X-Content-Type-Options: nosniff`` on every response, and ``Cache-Control: no-store`` on the answers that
+   carry credentials (``/v1/auth/*`` and ``/v1/api-keys``: tokens, a new key);
 4. once the response has gone out: the audit rows (:mod:`~kstock.gateway.audit`, written in their own
-   transaction), then the request's count and time by route template (:mod:`~kstock.gateway.metrics`).
+   transaction), then the request's count and time by route template (:mod:`~kstock.gateway.metrics`), then the
+   access-log line (method, path without its query string, status, milliseconds; the request id comes from the
+   log context). Credentials travel in headers or in the query string, and neither is logged.
 
 Each concern keeps its rules in its own module; this one calls them, with one wrapper of ``send`` and one of
 ``receive`` per request rather than one per concern: every message of every response passes through it.
@@ -31,8 +35,21 @@ from kstock.gateway.ratelimit import add_limit_headers
 from kstock.gateway.request_id import HEADER_KEY, add_request_id, request_id_from
 
 _CONTENT_LENGTH: Final = b"content-length"
+_NOSNIFF: Final = (b"x-content-type-options", b"nosniff")
+_NO_STORE: Final = (b"cache-control", b"no-store")
+# Answers that carry credentials (access and refresh tokens, a new API key): never kept by a cache.
+_CREDENTIAL_PATHS: Final = ("/v1/auth/", "/v1/api-keys")
 _bind_contextvars = structlog.contextvars.bind_contextvars
 _unbind_contextvars = structlog.contextvars.unbind_contextvars
+access_log = structlog.get_logger("kstock.access")
+
+
+def _set_default(headers: list[tuple[bytes, bytes]], header: tuple[bytes, bytes]) -> None:
+    name = header[0]
+    for existing, _ in headers:
+        if existing == name:
+            return
+    headers.append(header)
 
 
 def _start(scope: Scope) -> tuple[str, bytes | None]:
@@ -72,6 +89,9 @@ class _Exchange:
             headers = list(message.get("headers", ()))
             add_limit_headers(headers, self.scope.get("state", {}))
             add_request_id(headers, self.request_id)
+            _set_default(headers, _NOSNIFF)
+            if self.scope["path"].startswith(_CREDENTIAL_PATHS):
+                _set_default(headers, _NO_STORE)
             message["headers"] = headers
         await self._send(message)
 
@@ -84,12 +104,13 @@ class _Exchange:
 
 
 class GatewayMiddleware:
-    """Request id, body limit, rate-limit headers, audit and metrics for every HTTP request; the request id for
-    every WebSocket connection."""
+    """Request id, body limit, response headers, audit, metrics and the access log for every HTTP request; the
+    request id for every WebSocket connection."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, access_log: bool = True) -> None:
         self.app = app
         self.body_limit = BodyLimit(max_body_bytes)
+        self.access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -113,8 +134,18 @@ class GatewayMiddleware:
             finally:
                 await end_request(scope, pending, exchange.status)
         finally:
+            elapsed = time.perf_counter() - started
+            record_request(scope, exchange.status, elapsed)
+            if self.access_log:
+                # The path only: a query string may hold a credential (the stream's ?token=, a pasted key).
+                access_log.info(
+                    "http_request",
+                    method=scope["method"],
+                    path=scope["path"],
+                    status=exchange.status,
+                    duration_ms=round(elapsed * 1000, 2),
+                )
             _unbind_contextvars("request_id")
-            record_request(scope, exchange.status, time.perf_counter() - started)
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         # No wrapper: every frame of a long-lived connection would pay for it.
