@@ -15,6 +15,7 @@ from starlette.responses import Response
 from kstock.errors import AppError, error_body
 from kstock.gateway.request_id import HEADER, request_id_from
 from kstock.kit.responses import JSONResponse
+from kstock.kit.validators import PATTERN_MESSAGES
 
 log = structlog.get_logger("kstock.errors")
 
@@ -105,6 +106,8 @@ def _message(error: Mapping[str, Any]) -> str:
     if kind in bounds:
         template, key = bounds[kind]
         return template.format(ctx.get(key))
+    if kind == "string_pattern_mismatch":
+        return PATTERN_MESSAGES.get(str(ctx.get("pattern", "")), "has an invalid format")
     if kind == "value_error" and "error" in ctx:
         return str(ctx["error"])
     message = str(error.get("msg", "is invalid"))

@@ -12,7 +12,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -25,6 +24,7 @@ from pydantic import (
 from kstock.identity.passwords import MAX_LENGTH as MAX_PASSWORD_LENGTH
 from kstock.identity.principal import Role, Scope, Tier
 from kstock.kit.clock import as_utc
+from kstock.kit.dates import AwareIsoDateTime
 
 
 def _strip(value: object) -> object:
@@ -36,7 +36,7 @@ def _split_scopes(value: object) -> object:
 
 
 # Validated by email-validator, then stripped and lower-cased: one account per address whatever its case.
-Email = Annotated[EmailStr, BeforeValidator(_strip), AfterValidator(str.lower)]
+Email = Annotated[EmailStr, BeforeValidator(_strip), AfterValidator(str.lower), Field(max_length=320)]
 DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 # The policy (length, local part, common passwords) is checked by the service, which reports every problem.
 Password = Annotated[str, StringConstraints(max_length=MAX_PASSWORD_LENGTH)]
@@ -90,7 +90,7 @@ class ApiKeyCreate(_Request):
         description='["read"] or ["read", "trade"]',
         examples=[["read"]],
     )
-    expires_at: AwareDatetime | None = Field(
+    expires_at: AwareIsoDateTime | None = Field(
         default=None, description="with a time zone; never expires when omitted", examples=["2027-01-01T00:00:00Z"]
     )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Final
 
 import orjson
@@ -15,6 +14,7 @@ from kstock.errors import error_responses
 from kstock.identity.dependencies import OptionalPrincipal
 from kstock.identity.tiers import require_tier
 from kstock.kit.calendar import today_kst
+from kstock.kit.dates import IsoDate
 from kstock.kit.fields import model_paths, parse_fields, select
 from kstock.kit.pagination import PageDep, page_meta
 from kstock.kit.responses import JSONResponse
@@ -139,8 +139,8 @@ async def get_prices(
     session: SessionDep,
     cache: ResponseCacheDep,
     stock_code: StockCode,
-    from_date: Annotated[dt.date | None, Query(examples=["2025-01-01"])] = None,
-    to_date: Annotated[dt.date | None, Query(examples=["2025-12-31"])] = None,
+    from_date: Annotated[IsoDate | None, Query(examples=["2025-01-01"])] = None,
+    to_date: Annotated[IsoDate | None, Query(examples=["2025-12-31"])] = None,
     interval: Annotated[Interval, BeforeValidator(lower)] = Interval.DAILY,
 ) -> Response:
     code = service.normalize_code(stock_code)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import uuid
 from collections.abc import Iterable, Sequence
@@ -16,9 +15,10 @@ from kstock.db.session import SessionDep
 from kstock.errors import error_responses
 from kstock.identity.dependencies import CurrentPrincipal
 from kstock.identity.tiers import quota_limit
-from kstock.kit.dates import require_order
+from kstock.kit.dates import IsoDate, require_order
 from kstock.kit.pagination import PageDep, page_meta
 from kstock.kit.responses import JSONResponse
+from kstock.kit.validators import StrictUUID
 from kstock.market.dependencies import SnapshotDep
 from kstock.portfolio import service
 from kstock.portfolio.schemas import (
@@ -39,7 +39,7 @@ from kstock.stream.portfolios import announce_change
 
 router = APIRouter(prefix="/portfolios", tags=["portfolios"])
 
-PortfolioId = Annotated[uuid.UUID, Path(description="the portfolio's id")]
+PortfolioId = Annotated[StrictUUID, Path(description="the portfolio's id")]
 HoldingCode = Annotated[str, Path(description="the holding's stock code", examples=["005930"], max_length=12)]
 
 
@@ -238,8 +238,8 @@ async def list_transactions(
     principal: CurrentPrincipal,
     portfolio_id: PortfolioId,
     page: PageDep,
-    from_date: dt.date | None = None,
-    to_date: dt.date | None = None,
+    from_date: IsoDate | None = None,
+    to_date: IsoDate | None = None,
     stock_code: Annotated[str | None, Query(max_length=12)] = None,
     side: Side | None = None,
 ) -> Response:
@@ -272,7 +272,7 @@ async def delete_transaction(
     session: SessionDep,
     principal: CurrentPrincipal,
     portfolio_id: PortfolioId,
-    transaction_id: Annotated[uuid.UUID, Path(description="the entry's id")],
+    transaction_id: Annotated[StrictUUID, Path(description="the entry's id")],
 ) -> Response:
     await service.delete_transaction(session, principal, portfolio_id, transaction_id)
     _announce(request, session, portfolio_id)

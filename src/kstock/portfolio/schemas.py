@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
 
+from kstock.kit.dates import IsoDate
 from kstock.kit.pagination import PageMeta
 
 Quantity = Annotated[int, Strict(), Field(ge=1, le=10**12, examples=[10])]
@@ -41,7 +42,7 @@ class HoldingIn(_In):
     stock_code: StockCode
     quantity: Quantity
     avg_price: Krw = Field(description="average price paid per share, KRW (any positive integer)")
-    purchase_date: dt.date = Field(examples=["2025-01-10"])
+    purchase_date: IsoDate = Field(examples=["2025-01-10"])
 
 
 class HoldingPatch(_In):
@@ -60,7 +61,7 @@ class TransactionIn(_In):
     stock_code: StockCode
     quantity: Quantity
     price: Krw = Field(description="KRW per share, on the KRX tick grid")
-    trade_date: dt.date = Field(examples=["2025-01-10"])
+    trade_date: IsoDate = Field(examples=["2025-01-10"])
     fees: Annotated[int, Strict(), Field(ge=0, le=10**12)] = Field(0, description="commission and tax, KRW")
 
 

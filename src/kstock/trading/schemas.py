@@ -67,9 +67,9 @@ class OverrideIn(_In):
 
 
 class RiskConfigIn(_In):
-    max_order_value: Annotated[int, Strict(), Field(gt=0, examples=[50_000_000])] | None = None
+    max_order_value: Annotated[int, Strict(), Field(gt=0, le=10**13, examples=[50_000_000])] | None = None
     max_position_weight_pct: float | None = Field(default=None, examples=[25.0])
-    max_orders_per_second: Annotated[int, Strict(), Field(gt=0, examples=[1])] | None = None
+    max_orders_per_second: Annotated[int, Strict(), Field(gt=0, le=1_000, examples=[1])] | None = None
     daily_loss_limit_pct: float | None = Field(default=None, examples=[3.0])
     max_drawdown_pct: float | None = Field(default=None, examples=[15.0])
     caution_at_pct: float | None = Field(default=None, examples=[50.0])
