@@ -21,7 +21,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from kstock.kit.openapi import add_body_schemas
+from kstock.kit.fields import SELECTABLE_MODELS
+from kstock.kit.openapi import OPTIONAL_CREDENTIALS, add_body_schemas
 
 _INT32 = (-(2**31), 2**31 - 1)
 _INT64 = (-(2**63), 2**63 - 1)
@@ -122,7 +123,6 @@ _JWT = (
     "iss, aud, exp and typ are required and checked, and access tokens are short-lived (refresh tokens rotate)."
 )
 _ADMIN_SECURITY: list[dict[str, list[str]]] = [{"AdminBearer": []}]
-_OPTIONAL_SECURITY: list[dict[str, list[str]]] = [{}, {"HTTPBearer": []}, {"APIKeyHeader": []}]
 
 
 def install(app: FastAPI) -> None:
@@ -148,6 +148,7 @@ def finish(document: dict[str, Any]) -> dict[str, Any]:
     _response_headers(document)
     _bound_outputs(document)
     _integer_formats(document)
+    _field_selections(document)
     _examples(document)
     for name in ("HTTPValidationError", "ValidationError"):
         if not _is_referenced(document, name):
@@ -181,7 +182,7 @@ def _security(document: dict[str, Any]) -> None:
         if path.startswith("/v1/admin/"):
             operation["security"] = copy.deepcopy(_ADMIN_SECURITY)
         elif path.startswith("/v1/"):
-            operation.setdefault("security", copy.deepcopy(_OPTIONAL_SECURITY))
+            operation.setdefault("security", copy.deepcopy(OPTIONAL_CREDENTIALS))
 
 
 def _validation_errors(document: dict[str, Any]) -> None:
@@ -292,6 +293,76 @@ def _integer_formats(document: dict[str, Any]) -> None:
     visit(document.get("components", {}).get("headers"))
 
 
+def _field_selections(document: dict[str, Any]) -> None:
+    """Where an operation takes ``fields=``, its 200 body may hold any subset of the selectable models' fields
+    (nested ones too): declared as ``anyOf`` the model and its ``...Selection`` form, which requires nothing."""
+    schemas = document["components"]["schemas"]
+    selectable = {name for name in SELECTABLE_MODELS if name in schemas}
+    if not selectable:
+        return
+
+    def selection_of(name: str) -> str:
+        selection = f"{name}Selection"
+        if selection not in schemas:
+            schemas[selection] = {}  # placeholder: a model may refer to itself
+            trimmed = _replace_refs(copy.deepcopy(schemas[name]), lambda ref: f"{_REF}{selection_of(ref)}")
+            trimmed.pop("required", None)
+            trimmed["title"] = f"{schemas[name].get('title', name)} (fields=)"
+            trimmed["description"] = f"{name} trimmed by fields=: the fields asked for and those always included."
+            schemas[selection] = trimmed
+        return selection
+
+    def swap(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith(_REF):
+                name = ref.removeprefix(_REF)
+                if name in selectable:
+                    return {"anyOf": [{"$ref": ref}, {"$ref": f"{_REF}{selection_of(name)}"}]}
+                if _reaches(schemas, name, selectable):
+                    return swap(copy.deepcopy(schemas[name]))
+                return node
+            return {key: swap(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [swap(value) for value in node]
+        return node
+
+    for _path, _method, operation in _operations(document):
+        if not any(p.get("name") == "fields" and p.get("in") == "query" for p in operation.get("parameters", [])):
+            continue
+        media = operation["responses"].get("200", {}).get("content", {}).get("application/json")
+        if media is not None and "schema" in media:
+            media["schema"] = swap(media["schema"])
+
+
+def _replace_refs(node: Any, to: Any) -> Any:
+    """``node`` with every component ``$ref`` (to a model) replaced by ``to(name)``, in place."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith(_REF) and len(node) == 1:
+            node["$ref"] = to(ref.removeprefix(_REF))
+        for value in node.values():
+            _replace_refs(value, to)
+    elif isinstance(node, list):
+        for value in node:
+            _replace_refs(value, to)
+    return node
+
+
+def _reaches(schemas: dict[str, Any], name: str, targets: set[str], seen: set[str] | None = None) -> bool:
+    seen = seen if seen is not None else set()
+    if name in seen:
+        return False
+    seen.add(name)
+    text = repr(schemas.get(name))
+    for target in targets:
+        if f"'{_REF}{target}'" in text:
+            return True
+    return any(
+        _reaches(schemas, other, targets, seen) for other in schemas if other not in seen and f"'{_REF}{other}'" in text
+    )
+
+
 def _examples(document: dict[str, Any]) -> None:
     schemas = document["components"]["schemas"]
     for _path, _method, operation in _operations(document):
@@ -333,6 +404,9 @@ def example_of(schema: Any, schemas: dict[str, Any], depth: int = 0) -> Any:
         return schema["const"]
     if schema.get("enum"):
         return schema["enum"][0]
+    if "properties" in schema:
+        properties = schema["properties"]
+        return {name: example_of(sub, schemas, depth + 1) for name, sub in properties.items()}
     for key in ("anyOf", "oneOf"):
         if key in schema:
             choices = [choice for choice in schema[key] if choice.get("type") != "null"]

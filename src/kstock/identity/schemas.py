@@ -89,6 +89,7 @@ class ApiKeyCreate(_Request):
         max_length=2,
         description='["read"] or ["read", "trade"]',
         examples=[["read"]],
+        json_schema_extra={"contains": {"const": "read"}},
     )
     expires_at: AwareIsoDateTime | None = Field(
         default=None, description="with a time zone; never expires when omitted", examples=["2027-01-01T00:00:00Z"]

@@ -17,14 +17,14 @@ from kstock.errors import UnprocessableError
 
 DATE_MESSAGE: Final = "must be a date (YYYY-MM-DD)"
 DATETIME_MESSAGE: Final = "must be an ISO 8601 time (2026-03-02 or 2026-03-02T18:00:00+09:00)"
-DATE_PATTERN: Final = r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"
+DATE_PATTERN: Final = r"^[1-9]\d{3}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"
 DATETIME_PATTERN: Final = (
-    r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
+    r"^[1-9]\d{3}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
     r"([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]([01]\d|2[0-3]):?[0-5]\d)?)?$"
 )
 # RFC 3339 (the JSON Schema date-time format): a date, a time and an offset.
 RFC3339_PATTERN: Final = (
-    r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?"
+    r"^[1-9]\d{3}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?"
     r"(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$"
 )
 RFC3339_MESSAGE: Final = "must be a time with an offset (2027-01-01T00:00:00Z or 2027-01-01T09:00:00+09:00)"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -15,10 +15,11 @@ from kstock.identity.dependencies import OptionalPrincipal
 from kstock.identity.tiers import require_tier
 from kstock.kit.calendar import today_kst
 from kstock.kit.dates import IsoDate
-from kstock.kit.fields import model_paths, parse_fields, select
+from kstock.kit.fields import fields_pattern, model_paths, parse_fields, select
+from kstock.kit.openapi import OPTIONAL_CREDENTIALS
 from kstock.kit.pagination import PageDep, page_meta
 from kstock.kit.responses import JSONResponse
-from kstock.kit.validators import lower, upper
+from kstock.kit.validators import STOCK_CODE_PATTERN, lower, upper
 from kstock.market import service
 from kstock.market.dependencies import ResponseCacheDep, SnapshotDep
 from kstock.market.schemas import (
@@ -48,16 +49,27 @@ MarketQuery = Annotated[
     BeforeValidator(upper),
     Query(description="KOSPI, KOSDAQ, KONEX or ALL (case-insensitive)"),
 ]
-FieldsQuery = Annotated[
-    str | None,
-    Query(
+
+
+def _fields_query(valid: list[str]) -> Any:
+    return Query(
         description="comma-separated fields to return, dotted for nested ones (code is always included)",
         examples=["code,name,latest_price.close_price"],
         max_length=2000,
-    ),
-]
+        json_schema_extra={"pattern": fields_pattern(valid)},  # what parse_fields accepts
+    )
+
+
+SummaryFieldsQuery = Annotated[str | None, _fields_query(SUMMARY_FIELDS)]
+DetailFieldsQuery = Annotated[str | None, _fields_query(DETAIL_FIELDS)]
 StockCode = Annotated[
-    str, Path(description="KRX short code: 6 digits or upper-case letters", examples=["005930"], max_length=12)
+    str,
+    Path(
+        description="KRX short code: 6 digits or upper-case letters",
+        examples=["005930"],
+        max_length=6,
+        pattern=STOCK_CODE_PATTERN,
+    ),
 ]
 
 
@@ -76,7 +88,7 @@ async def list_stocks(
     sector: Annotated[str | None, Query(max_length=100, examples=["전기전자"])] = None,
     sort_by: Annotated[SortField, BeforeValidator(lower)] = SortField.CODE,
     order: Annotated[SortOrder, BeforeValidator(lower)] = SortOrder.ASC,
-    fields: FieldsQuery = None,
+    fields: SummaryFieldsQuery = None,
 ) -> Response:
     selection = parse_fields(fields, SUMMARY_FIELDS, ALWAYS_SELECTED)
     stocks, total = service.list_stocks(
@@ -121,7 +133,7 @@ async def search_stocks(
     description="Identity, latest price and derived indicators (PER, PBR, ROE, dividend yield, 52-week range).",
     responses=error_responses(400, 404, 503),
 )
-async def get_stock(snapshot: SnapshotDep, stock_code: StockCode, fields: FieldsQuery = None) -> Response:
+async def get_stock(snapshot: SnapshotDep, stock_code: StockCode, fields: DetailFieldsQuery = None) -> Response:
     code = service.normalize_code(stock_code)
     selection = parse_fields(fields, DETAIL_FIELDS, ALWAYS_SELECTED)
     return JSONResponse(select(service.get_stock(snapshot, code), selection))
@@ -179,6 +191,8 @@ async def financial_years(
     "ROE = net profit / equity (quarterly figures annualised x4). More than 5 years needs the basic tier: "
     "401 when anonymous, 403 `TIER_LIMIT_EXCEEDED` on the free tier.",
     responses=error_responses(400, 401, 403, 404),
+    # Anonymous callers get up to 5 years: the credentials are optional (the document would say required).
+    openapi_extra={"security": OPTIONAL_CREDENTIALS},
 )
 async def get_financials(
     session: SessionDep,

@@ -18,7 +18,7 @@ from kstock.identity.tiers import quota_limit
 from kstock.kit.dates import IsoDate, require_order
 from kstock.kit.pagination import PageDep, page_meta
 from kstock.kit.responses import JSONResponse
-from kstock.kit.validators import StrictUUID
+from kstock.kit.validators import STOCK_CODE_PATTERN, StrictUUID
 from kstock.market.dependencies import SnapshotDep
 from kstock.portfolio import service
 from kstock.portfolio.schemas import (
@@ -40,7 +40,9 @@ from kstock.stream.portfolios import announce_change
 router = APIRouter(prefix="/portfolios", tags=["portfolios"])
 
 PortfolioId = Annotated[StrictUUID, Path(description="the portfolio's id")]
-HoldingCode = Annotated[str, Path(description="the holding's stock code", examples=["005930"], max_length=12)]
+HoldingCode = Annotated[
+    str, Path(description="the holding's stock code", examples=["005930"], max_length=6, pattern=STOCK_CODE_PATTERN)
+]
 
 
 def _announce(request: Request, session: SessionDep, portfolio_id: uuid.UUID) -> None:
@@ -240,7 +242,7 @@ async def list_transactions(
     page: PageDep,
     from_date: IsoDate | None = None,
     to_date: IsoDate | None = None,
-    stock_code: Annotated[str | None, Query(max_length=12)] = None,
+    stock_code: Annotated[str | None, Query(max_length=6, pattern=STOCK_CODE_PATTERN)] = None,
     side: Side | None = None,
 ) -> Response:
     if from_date is not None and to_date is not None:

@@ -6,16 +6,17 @@ import datetime as dt
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kstock.kit.dates import IsoDate
 from kstock.kit.pagination import PageMeta
+from kstock.kit.validators import STOCK_CODE_PATTERN, JsonInt
 
-Quantity = Annotated[int, Strict(), Field(ge=1, le=10**12, examples=[10])]
-Krw = Annotated[int, Strict(), Field(ge=1, le=10**10, examples=[68_000])]
+Quantity = Annotated[int, Field(ge=1, le=10**12, examples=[10]), JsonInt]
+Krw = Annotated[int, Field(ge=1, le=10**10, examples=[68_000]), JsonInt]
 Name = Annotated[str, Field(min_length=1, max_length=100, examples=["연금 계좌"])]
 Description = Annotated[str, Field(max_length=500, examples=["Long-term dividend holdings"])]
-StockCode = Annotated[str, Field(min_length=1, max_length=12, examples=["005930"])]
+StockCode = Annotated[str, Field(max_length=6, pattern=STOCK_CODE_PATTERN, examples=["005930"])]
 
 
 class _In(BaseModel):
@@ -28,6 +29,7 @@ class PortfolioIn(_In):
 
 
 class PortfolioPatch(_In):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
     name: Name | None = None
     description: Description | None = None
 
@@ -46,6 +48,15 @@ class HoldingIn(_In):
 
 
 class HoldingPatch(_In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["quantity"], "properties": {"quantity": {"not": {"type": "null"}}}},
+                {"required": ["avg_price"], "properties": {"avg_price": {"not": {"type": "null"}}}},
+            ]
+        },
+    )
     quantity: Quantity | None = None
     avg_price: Krw | None = None
 
@@ -62,7 +73,7 @@ class TransactionIn(_In):
     quantity: Quantity
     price: Krw = Field(description="KRW per share, on the KRX tick grid")
     trade_date: IsoDate = Field(examples=["2025-01-10"])
-    fees: Annotated[int, Strict(), Field(ge=0, le=10**12)] = Field(0, description="commission and tax, KRW")
+    fees: Annotated[int, Field(ge=0, le=10**12), JsonInt] = Field(0, description="commission and tax, KRW")
 
 
 class PortfolioOut(BaseModel):

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, model_validator
 
 from kstock.kit.pagination import MAX_PAGE, MAX_PER_PAGE, PageMeta, between
-from kstock.kit.validators import lower, upper
+from kstock.kit.validators import JsonInt, lower, upper
 from kstock.market.schemas import MarketFilter
 
 Number = Annotated[float, Strict()]
@@ -109,8 +109,8 @@ class ScreenDefinition(BaseModel):
 class ScreenRequest(ScreenDefinition):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [SPEC_EXAMPLE, WHERE_EXAMPLE]})
 
-    page: Annotated[int, Strict(), between(1, MAX_PAGE)] = Field(1, description="1-based page")
-    per_page: Annotated[int, Strict(), between(1, MAX_PER_PAGE)] = Field(50, description="rows per page, 1-100")
+    page: Annotated[int, between(1, MAX_PAGE), JsonInt] = Field(1, description="1-based page")
+    per_page: Annotated[int, between(1, MAX_PER_PAGE), JsonInt] = Field(50, description="rows per page, 1-100")
 
 
 class ScreenMeta(PageMeta):

@@ -403,7 +403,7 @@ async def list_orders(
 
 
 @router.get(
-    "/accounts/{account_id}/orders/{order_id}",
+    "/accounts/{account_id}/orders/{order_id:uuid36}",
     response_model=OrderOut,
     summary="One order with its fills",
     description=NOT_YOURS,
@@ -419,7 +419,7 @@ async def get_order(
 
 
 @router.delete(
-    "/accounts/{account_id}/orders/{order_id}",
+    "/accounts/{account_id}/orders/{order_id:uuid36}",
     response_model=OrderOut,
     summary="Cancel an open order",
     description="Releases the cash it held back; 409 `ORDER_NOT_OPEN` once it is filled, cancelled or expired. "

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict
+from pydantic import BaseModel, ConfigDict, Field
 
 from kstock.kit.pagination import PageMeta
+from kstock.kit.validators import STOCK_CODE_PATTERN, JsonInt
 
-Quantity = Annotated[int, Strict(), Field(ge=1, le=10**9, examples=[10])]
-Krw = Annotated[int, Strict(), Field(ge=1, le=10**10, examples=[71_000])]
+Quantity = Annotated[int, Field(ge=1, le=10**9, examples=[10]), JsonInt]
+Krw = Annotated[int, Field(ge=1, le=10**10, examples=[71_000]), JsonInt]
 Name = Annotated[str, Field(min_length=1, max_length=100, examples=["momentum test"])]
-StockCode = Annotated[str, Field(min_length=1, max_length=12, examples=["005930"])]
-StartingCash = Annotated[int, Strict(), Field(ge=100_000, le=10**13, examples=[100_000_000])]
+StockCode = Annotated[str, Field(max_length=6, pattern=STOCK_CODE_PATTERN, examples=["005930"])]
+StartingCash = Annotated[int, Field(ge=100_000, le=10**13, examples=[100_000_000]), JsonInt]
 
 
 class _In(BaseModel):
@@ -67,9 +68,9 @@ class OverrideIn(_In):
 
 
 class RiskConfigIn(_In):
-    max_order_value: Annotated[int, Strict(), Field(gt=0, le=10**13, examples=[50_000_000])] | None = None
+    max_order_value: Annotated[int, Field(gt=0, le=10**13, examples=[50_000_000]), JsonInt] | None = None
     max_position_weight_pct: float | None = Field(default=None, examples=[25.0])
-    max_orders_per_second: Annotated[int, Strict(), Field(gt=0, le=1_000, examples=[1])] | None = None
+    max_orders_per_second: Annotated[int, Field(gt=0, le=1_000, examples=[1]), JsonInt] | None = None
     daily_loss_limit_pct: float | None = Field(default=None, examples=[3.0])
     max_drawdown_pct: float | None = Field(default=None, examples=[15.0])
     caution_at_pct: float | None = Field(default=None, examples=[50.0])
