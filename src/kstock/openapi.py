@@ -32,7 +32,7 @@ _HEADER_REF = "#/components/headers/"
 HEADERS: dict[str, dict[str, Any]] = {
     "X-Request-ID": {
         "description": "The request id (echoed when the request sent a well-formed one); also in error bodies.",
-        "schema": {"type": "string", "maxLength": 128, "pattern": "^[A-Za-z0-9._:-]{1,128}$"},
+        "schema": {"type": "string", "maxLength": 128, "pattern": "^[A-Za-z0-9._:-]{8,128}$"},
         "example": "3f2b6c1e-4d1a-4a58-9f7e-0c6a1b2d3e4f",
     },
     "X-RateLimit-Limit": {

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
+from typer.testing import CliRunner
 
+from kstock.cli.main import app as cli
 from kstock.gateway.errors import validation_details
 from kstock.kit.dates import DATE_MESSAGE
 from kstock.kit.validators import StrictUUID
@@ -154,3 +158,12 @@ async def test_pattern_failures_say_what_is_expected_without_the_regex(client: h
     with pytest.raises(PydanticValidationError) as refused:
         TypeAdapter(StrictUUID).validate_python("not-an-id")
     assert validation_details(refused.value.errors()) == {"request": ["must be a UUID (8-4-4-4-12 hex digits)"]}
+
+
+def test_openapi_command_prints_the_served_document(tmp_path: Path) -> None:
+    output = tmp_path / "openapi.json"
+    result = CliRunner().invoke(cli, ["openapi", "--output", str(output)])
+    assert result.exit_code == 0, result.output
+    document = json.loads(output.read_text(encoding="utf-8"))
+    assert document["components"]["securitySchemes"]["AdminBearer"]["scheme"] == "bearer"
+    assert "/v1/stocks" in document["paths"]
