@@ -149,6 +149,7 @@ def finish(document: dict[str, Any]) -> dict[str, Any]:
     _bound_outputs(document)
     _integer_formats(document)
     _field_selections(document)
+    _tags(document)
     _examples(document)
     for name in ("HTTPValidationError", "ValidationError"):
         if not _is_referenced(document, name):
@@ -293,6 +294,27 @@ def _integer_formats(document: dict[str, Any]) -> None:
     visit(document.get("components", {}).get("headers"))
 
 
+_TAGS = {
+    "screener": "Screening the market: one-off screens and saved ones",
+    "portfolios": "Portfolios, their ledger, holdings, performance and CSV exports",
+    "auth": "Registration, sign-in, token refresh and sign-out",
+    "users": "The signed-in user",
+    "api-keys": "API keys of the signed-in user",
+    "admin": "Administration (admins only, with an access token)",
+}
+
+
+def _tags(document: dict[str, Any]) -> None:
+    """Declare every tag an operation uses."""
+    declared = document.setdefault("tags", [])
+    names = {tag["name"] for tag in declared}
+    for _path, _method, operation in _operations(document):
+        for name in operation.get("tags", []):
+            if name not in names:
+                names.add(name)
+                declared.append({"name": name, "description": _TAGS.get(name, name)})
+
+
 def _field_selections(document: dict[str, Any]) -> None:
     """Where an operation takes ``fields=``, its 200 body may hold any subset of the selectable models' fields
     (nested ones too): declared as ``anyOf`` the model and its ``...Selection`` form, which requires nothing."""
@@ -312,6 +334,8 @@ def _field_selections(document: dict[str, Any]) -> None:
             schemas[selection] = trimmed
         return selection
 
+    swapped: set[str] = set()
+
     def swap(node: Any) -> Any:
         if isinstance(node, dict):
             ref = node.get("$ref")
@@ -319,8 +343,9 @@ def _field_selections(document: dict[str, Any]) -> None:
                 name = ref.removeprefix(_REF)
                 if name in selectable:
                     return {"anyOf": [{"$ref": ref}, {"$ref": f"{_REF}{selection_of(name)}"}]}
-                if _reaches(schemas, name, selectable):
-                    return swap(copy.deepcopy(schemas[name]))
+                if name not in swapped and _reaches(schemas, name, selectable):
+                    swapped.add(name)  # a wrapper (a page of them): its items may be trimmed, wherever it is sent
+                    schemas[name] = swap(schemas[name])
                 return node
             return {key: swap(value) for key, value in node.items()}
         if isinstance(node, list):

@@ -129,6 +129,7 @@ async def logout(principal: BearerPrincipal, session: SessionDep, ctx: Context) 
     responses=error_responses(400, 401),
 )
 async def get_me(principal: CurrentPrincipal, session: SessionDep) -> UserOut:
+    """The signed-in user (or the owner of the API key): e-mail, name, tier and role."""
     return UserOut.model_validate(await service.get_user(session, principal.user_id))
 
 

@@ -145,6 +145,7 @@ async def replace_screen(
     responses=error_responses(400, 404),
 )
 async def delete_screen(session: SessionDep, principal: CurrentPrincipal, screen_id: ScreenId) -> Response:
+    """Delete one of the caller's saved screens (another user's is 404, like a missing one)."""
     await service.delete_screen(session, principal, screen_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
