@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from limits import parse
 from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 from typer.testing import CliRunner
 
 from kstock.cli.main import app as cli
 from kstock.gateway.errors import validation_details
+from kstock.gateway.limitstore import Usage
+from kstock.gateway.ratelimit import rate_limit_headers
 from kstock.kit.dates import DATE_MESSAGE
 from kstock.kit.validators import StrictUUID
+from kstock.openapi import HEADERS
 from kstock.portfolio.schemas import TransactionIn
 
 RATE_LIMIT_HEADERS = {
@@ -168,3 +173,20 @@ def test_openapi_command_prints_the_served_document(tmp_path: Path) -> None:
     document = json.loads(output.read_text(encoding="utf-8"))
     assert document["components"]["securitySchemes"]["AdminBearer"]["scheme"] == "bearer"
     assert "/v1/stocks" in document["paths"]
+
+
+def test_declared_rate_limit_headers_match_what_the_limiter_sends() -> None:
+    now = 1_795_407_400.0
+    minute = Usage(policy="tier", item=parse("60/minute"), count=3, reset_at=now + 41.2)
+    second = Usage(policy="burst", item=parse("10/second"), count=1, reset_at=now + 0.4)
+    sent = rate_limit_headers(minute, [minute, second], now)
+    declared = HEADERS
+    assert set(sent) == RATE_LIMIT_HEADERS
+    for name, value in sent.items():
+        schema = declared[name]["schema"]
+        if schema["type"] == "integer":
+            assert value.isdigit(), (name, value)
+            assert schema["minimum"] <= int(value) <= schema["maximum"], (name, value)
+        else:
+            assert len(value) <= schema["maxLength"], (name, value)
+            assert re.fullmatch(schema["pattern"].strip("^$"), value), (name, value)

@@ -47,7 +47,7 @@ async def contract_settings(db_factory: DatabaseFactory) -> AsyncIterator[tuple[
     yield settings, response.json()["access_token"]
 
 
-# Every check runs. Two settings say what the document cannot:
+# Every check runs. Two settings say what the document cannot (429 stays allowed: a rate limit refuses anything):
 # - valid data may meet a 422: the document declares it where an operation refuses well-formed requests that
 #   make no sense (a date range that runs backwards, selling more than is held, a rejected order);
 # - on the operations below, a request the schema allows may still be a 400 VALIDATION_ERROR, for rules that a
@@ -58,7 +58,7 @@ async def contract_settings(db_factory: DatabaseFactory) -> AsyncIterator[tuple[
 #   domains such as .test, which the `email` format allows).
 CHECKS = """
 [checks.positive_data_acceptance]
-expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
+expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429"]
 
 [[operations]]
 include-name = [
@@ -67,7 +67,7 @@ include-name = [
   "POST /v1/trading/accounts/{account_id}/orders/preview", "POST /v1/trading/accounts/{account_id}/orders/execute",
   "POST /v1/trading/accounts/{account_id}/strategies",
 ]
-checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422"]
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
 """
 CONFIG = SchemathesisConfig.from_str(CHECKS)
 
