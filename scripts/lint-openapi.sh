@@ -21,5 +21,5 @@ if [ ! -f "$stamp" ] || [ "$TOOLS/package-lock.json" -nt "$stamp" ]; then
   (cd "$TOOLS" && SCARF_ANALYTICS=false npm ci --silent --no-audit --no-fund)
 fi
 
-.venv/bin/kstock openapi --output "$TOOLS/openapi.json"
+KSTOCK_ENV=testing .venv/bin/kstock openapi --output "$TOOLS/openapi.json"  # needs no secret, no database
 (cd "$TOOLS" && node_modules/.bin/spectral lint --ruleset .spectral.yaml --fail-severity error --display-only-failures openapi.json)
