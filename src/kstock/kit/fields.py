@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeGuard, get_args
 
+from fastapi import Query
 from pydantic import BaseModel
 
 from kstock.errors import ValidationError
@@ -51,6 +52,17 @@ def fields_pattern(valid: Iterable[str]) -> str:
     names = "|".join(re.escape(name) for name in sorted(valid, key=len, reverse=True))
     entry = rf"\s*(?:(?:{names})\s*)?"
     return rf"^{entry}(?:,{entry})*$"
+
+
+def fields_query(valid: Iterable[str], description: str, example: str) -> Any:
+    """The ``fields`` query parameter of an endpoint that trims its response to ``valid`` names: its document
+    ``pattern`` is exactly what :func:`parse_fields` accepts."""
+    return Query(
+        description=description,
+        examples=[example],
+        max_length=2000,
+        json_schema_extra={"pattern": fields_pattern(valid)},
+    )
 
 
 def select(obj: Mapping[str, Any], selection: FieldSelection | None) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final
+from typing import Annotated, Final
 
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -15,7 +15,7 @@ from kstock.identity.dependencies import OptionalPrincipal
 from kstock.identity.tiers import require_tier
 from kstock.kit.calendar import today_kst
 from kstock.kit.dates import IsoDate
-from kstock.kit.fields import fields_pattern, model_paths, parse_fields, select
+from kstock.kit.fields import fields_query, model_paths, parse_fields, select
 from kstock.kit.openapi import OPTIONAL_CREDENTIALS
 from kstock.kit.pagination import PageDep, page_meta
 from kstock.kit.responses import JSONResponse
@@ -51,17 +51,10 @@ MarketQuery = Annotated[
 ]
 
 
-def _fields_query(valid: list[str]) -> Any:
-    return Query(
-        description="comma-separated fields to return, dotted for nested ones (code is always included)",
-        examples=["code,name,latest_price.close_price"],
-        max_length=2000,
-        json_schema_extra={"pattern": fields_pattern(valid)},  # what parse_fields accepts
-    )
-
-
-SummaryFieldsQuery = Annotated[str | None, _fields_query(SUMMARY_FIELDS)]
-DetailFieldsQuery = Annotated[str | None, _fields_query(DETAIL_FIELDS)]
+_FIELDS_HELP = "comma-separated fields to return, dotted for nested ones (code is always included)"
+_FIELDS_EXAMPLE = "code,name,latest_price.close_price"
+SummaryFieldsQuery = Annotated[str | None, fields_query(SUMMARY_FIELDS, _FIELDS_HELP, _FIELDS_EXAMPLE)]
+DetailFieldsQuery = Annotated[str | None, fields_query(DETAIL_FIELDS, _FIELDS_HELP, _FIELDS_EXAMPLE)]
 StockCode = Annotated[
     str,
     Path(
