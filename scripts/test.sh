@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Lint, types, then the whole suite twice: SQLite + in-process, and PostgreSQL + Redis.
+# Lint, types, the OpenAPI document (Spectral), then the whole suite twice: SQLite + in-process, and
+# PostgreSQL + Redis.
 # The second run needs PostgreSQL on KSTOCK_TEST_PG_URL (default 127.0.0.1:5432, user postgres) and Redis on
 # KSTOCK_TEST_REDIS_URL (default redis://127.0.0.1:6379/0); outside CI it is skipped with a warning when either
 # does not answer, in CI (CI=true) their absence is a failure.
@@ -15,6 +16,9 @@ echo "== ruff, mypy =="
 $BIN/ruff check src tests bench
 $BIN/ruff format --check src tests bench
 $BIN/mypy
+
+echo "== OpenAPI document: Spectral (spectral:oas + OWASP API Security) =="
+scripts/lint-openapi.sh
 
 echo "== tests: SQLite + in-process =="
 KSTOCK_TEST_BACKEND=sqlite $BIN/pytest "$@"

@@ -8,7 +8,6 @@ import gc
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import structlog
 from fastapi import FastAPI
@@ -16,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
-from kstock import __version__
+from kstock import __version__, openapi
 from kstock.api import mount_v1
 from kstock.config import Settings, get_settings
 from kstock.db import migrate
@@ -34,7 +33,6 @@ from kstock.health import router as health_router
 from kstock.identity.dependencies import IdentityCache
 from kstock.identity.revocation import RevocationStore
 from kstock.kit.cache import ResponseCache
-from kstock.kit.openapi import add_body_schemas
 from kstock.logging import configure_logging
 from kstock.market.snapshot import MarketSnapshot
 from kstock.portfolio.cache import PortfolioCache
@@ -174,33 +172,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.warning("metrics_not_served", reason="set KSTOCK_METRICS_TOKEN or KSTOCK_METRICS_PORT in production")
     if settings.docs_on:
         mount_docs(app)
-    _declare_optional_auth(app)
+    openapi.install(app)  # the document says what the server really does (kstock/openapi.py)
     return app
-
-
-def _declare_optional_auth(app: FastAPI) -> None:
-    """Show both credentials as optional on every /v1 operation that does not require them.
-
-    Done on the document, not with security dependencies on the router: those would be solved on every request.
-    """
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        schema = build()
-        add_body_schemas(schema)
-        schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
-        schemes.setdefault("HTTPBearer", {"type": "http", "scheme": "bearer"})
-        schemes.setdefault("APIKeyHeader", {"type": "apiKey", "in": "header", "name": "X-API-Key"})
-        for path, item in schema.get("paths", {}).items():
-            if path.startswith("/v1/"):
-                for operation in item.values():
-                    operation.setdefault("security", [{}, {"HTTPBearer": []}, {"APIKeyHeader": []}])
-        app.openapi_schema = schema
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app_from_env() -> ASGIApp:

@@ -94,15 +94,24 @@ class ServiceUnavailableError(AppError):
     default_message = "A dependency is unavailable"
 
 
+# The longest message and path an error body carries (longer ones are cut: details has the whole story).
+MAX_MESSAGE_LENGTH = 2000
+MAX_PATH_LENGTH = 2048
+
+
 class ErrorBody(BaseModel):
     """The error body (declared in the OpenAPI document for every operation)."""
 
-    error: str = Field(examples=["VALIDATION_ERROR"])
-    message: str = Field(examples=["Invalid request parameters"])
+    error: str = Field(max_length=64, pattern=r"^[A-Z][A-Z0-9_]*$", examples=["VALIDATION_ERROR"])
+    message: str = Field(max_length=MAX_MESSAGE_LENGTH, examples=["Invalid request parameters"])
     details: dict[str, Any] = Field(default_factory=dict, examples=[{"per_page": ["must be between 1 and 100"]}])
-    timestamp: str = Field(examples=["2026-01-02T03:04:05.678Z"])
-    path: str = Field(examples=["/v1/stocks"])
-    request_id: str = Field(examples=["3f2b6c1e-4d1a-4a58-9f7e-0c6a1b2d3e4f"])
+    timestamp: str = Field(
+        max_length=24, pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$", examples=["2026-01-02T03:04:05.678Z"]
+    )
+    path: str = Field(max_length=MAX_PATH_LENGTH, examples=["/v1/stocks"])
+    request_id: str = Field(
+        max_length=128, pattern=r"^[A-Za-z0-9._:-]{8,128}$", examples=["3f2b6c1e-4d1a-4a58-9f7e-0c6a1b2d3e4f"]
+    )
 
 
 def utc_timestamp() -> str:
@@ -113,10 +122,10 @@ def utc_timestamp() -> str:
 def error_body(code: str, message: str, details: Mapping[str, Any], path: str, request_id: str) -> dict[str, Any]:
     return {
         "error": code,
-        "message": message,
+        "message": message[:MAX_MESSAGE_LENGTH],
         "details": dict(details),
         "timestamp": utc_timestamp(),
-        "path": path,
+        "path": path[:MAX_PATH_LENGTH],
         "request_id": request_id,
     }
 

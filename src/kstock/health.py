@@ -15,7 +15,7 @@ from kstock.market.schemas import Health, Readiness
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", response_model=Health, summary="Alive")
+@router.get("/health", response_model=Health, summary="Alive", responses=error_responses())
 async def health() -> Health:
     """The process answers; says nothing about its dependencies."""
     return Health(status="ok", version=__version__)

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends
 from kstock.identity.dependencies import require_scope
 from kstock.identity.models import ApiKey
 from kstock.identity.principal import Principal, Role, Scope, Tier
+from kstock.kit.dates import RFC3339_MESSAGE
 from tests.conftest import DatabaseFactory
 from tests.identity.conftest import Account, Live, assert_error, make_account, running
 from tests.seed import seed_market
@@ -157,7 +158,7 @@ async def test_another_users_key_is_not_found(live: Live, owner: Account, intrud
         ({"scopes": ["admin"]}, "scopes", 'must include "read"'),
         ({"scopes": ["read", "delete"]}, "scopes.1", "must be one of: read, write, trade, admin"),
         ({"expires_at": "2020-01-01T00:00:00Z"}, "expires_at", "must be in the future"),
-        ({"expires_at": "2099-01-01T00:00:00"}, "expires_at", "Input should have timezone info"),
+        ({"expires_at": "2099-01-01T00:00:00"}, "expires_at", RFC3339_MESSAGE),
         ({"user_id": str(uuid.uuid4())}, "user_id", "is not a known field"),
         ({"name": "  "}, "name", "must have at least 1 characters"),
     ],

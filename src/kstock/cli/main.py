@@ -268,5 +268,21 @@ def feed(
     asyncio.run(run_feed(settings))
 
 
+@app.command()
+def openapi(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="file to write (default: stdout)")] = None,
+) -> None:
+    """Print the OpenAPI document (JSON) that the API serves at /openapi.json."""
+    import json
+
+    from kstock.app import create_app
+
+    text = json.dumps(create_app(get_settings()).openapi(), indent=2, ensure_ascii=False) + "\n"
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()

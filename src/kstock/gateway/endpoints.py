@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated, Any
 
@@ -16,6 +15,7 @@ from kstock.gateway.audit import AuditFilter, search_events
 from kstock.gateway.models import AuditEvent
 from kstock.identity.dependencies import AdminPrincipal
 from kstock.kit.clock import as_utc, iso_utc
+from kstock.kit.dates import IsoDateTime
 from kstock.kit.pagination import PageDep, PageMeta, page_meta
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -73,8 +73,8 @@ async def list_audit_events(
     event: Annotated[
         str | None, Query(max_length=50, description="an event name, or a prefix ending in *", examples=["auth.*"])
     ] = None,
-    occurred_from: Annotated[dt.datetime | None, Query(alias="from", examples=["2026-01-01T00:00:00Z"])] = None,
-    occurred_to: Annotated[dt.datetime | None, Query(alias="to", examples=["2026-01-31T23:59:59Z"])] = None,
+    occurred_from: Annotated[IsoDateTime | None, Query(alias="from", examples=["2026-01-01T00:00:00Z"])] = None,
+    occurred_to: Annotated[IsoDateTime | None, Query(alias="to", examples=["2026-01-31T23:59:59Z"])] = None,
 ) -> AuditPage:
     start, end = as_utc(occurred_from), as_utc(occurred_to)
     if start is not None and end is not None and start > end:

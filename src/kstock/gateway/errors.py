@@ -11,10 +11,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from kstock.errors import AppError, error_body
 from kstock.gateway.request_id import HEADER, request_id_from
 from kstock.kit.responses import JSONResponse
+from kstock.kit.validators import PATTERN_MESSAGES
 
 log = structlog.get_logger("kstock.errors")
 
@@ -106,6 +108,8 @@ def _message(error: Mapping[str, Any]) -> str:
     if kind in bounds:
         template, key = bounds[kind]
         return template.format(ctx.get(key))
+    if kind == "string_pattern_mismatch":
+        return PATTERN_MESSAGES.get(str(ctx.get("pattern", "")), "has an invalid format")
     if kind == "value_error" and "error" in ctx:
         return str(ctx["error"])
     message = str(error.get("msg", "is invalid"))
@@ -135,11 +139,33 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     return render(request, 400, "VALIDATION_ERROR", "Invalid request parameters", validation_details(exc.errors()))
 
 
+_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method the request's path supports, for the ``Allow`` header of a 405.
+
+    The router answers 405 from the first route whose path matched, which knows only its own methods; a path
+    served by several routes (one per method) supports all of theirs. Each method is asked of the router's
+    routes as a full match (included routers answer for the routes they hold).
+    """
+    routes = request.app.router.routes
+    allowed = []
+    for method in _METHOD_ORDER:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in routes):
+            allowed.append(method)
+    return ", ".join(allowed)
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101
     code = _HTTP_CODES.get(exc.status_code, "HTTP_ERROR" if exc.status_code < 500 else "INTERNAL_ERROR")
     message = _HTTP_MESSAGES.get(exc.status_code) or (str(exc.detail) if exc.status_code < 500 else "Internal error")
-    return render(request, exc.status_code, code, message, {}, dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
+    return render(request, exc.status_code, code, message, {}, headers)
 
 
 async def _unhandled(request: Request, exc: Exception) -> Response:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, status
@@ -26,6 +25,7 @@ from kstock.identity.schemas import (
     UpdateMeRequest,
     UserOut,
 )
+from kstock.kit.validators import StrictUUID
 
 router = APIRouter()
 
@@ -129,6 +129,7 @@ async def logout(principal: BearerPrincipal, session: SessionDep, ctx: Context) 
     responses=error_responses(400, 401),
 )
 async def get_me(principal: CurrentPrincipal, session: SessionDep) -> UserOut:
+    """The signed-in user (or the owner of the API key): e-mail, name, tier and role."""
     return UserOut.model_validate(await service.get_user(session, principal.user_id))
 
 
@@ -184,7 +185,7 @@ async def list_api_keys(principal: BearerPrincipal, session: SessionDep) -> ApiK
     responses=error_responses(400, 401, 403, 404),
 )
 async def revoke_api_key(
-    key_id: Annotated[uuid.UUID, Path(examples=["6d1f0c8e-7a4b-4c2e-9f3a-2b1d0e9c8a7f"])],
+    key_id: Annotated[StrictUUID, Path(examples=["6d1f0c8e-7a4b-4c2e-9f3a-2b1d0e9c8a7f"])],
     principal: BearerPrincipal,
     session: SessionDep,
     ctx: Context,
@@ -202,7 +203,7 @@ async def revoke_api_key(
     responses=error_responses(400, 401, 403, 404, 409),
 )
 async def admin_update_user(
-    user_id: Annotated[uuid.UUID, Path(examples=["0f8c2f52-52c8-4b8e-a3f0-5b8d6c9a1e27"])],
+    user_id: Annotated[StrictUUID, Path(examples=["0f8c2f52-52c8-4b8e-a3f0-5b8d6c9a1e27"])],
     body: AdminUserUpdate,
     admin: AdminPrincipal,
     session: SessionDep,

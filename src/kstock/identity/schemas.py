@@ -13,7 +13,6 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -31,6 +30,7 @@ from kstock.identity.passwords import MAX_LENGTH as MAX_PASSWORD_LENGTH
 from kstock.identity.passwords import password_problems
 from kstock.identity.principal import Role, Scope, Tier
 from kstock.kit.clock import as_utc
+from kstock.kit.dates import AwareIsoDateTime
 
 
 def _strip(value: object) -> object:
@@ -42,7 +42,7 @@ def _split_scopes(value: object) -> object:
 
 
 # Validated by email-validator, then stripped and lower-cased: one account per address whatever its case.
-Email = Annotated[EmailStr, BeforeValidator(_strip), AfterValidator(str.lower)]
+Email = Annotated[EmailStr, BeforeValidator(_strip), AfterValidator(str.lower), Field(max_length=320)]
 DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 # The policy (length, local part, common passwords) is checked with the rest of a request model's fields
 # (:func:`_with_password_policy`), so every problem of a request is reported at once.
@@ -152,8 +152,9 @@ class ApiKeyCreate(_Request):
         description='"read" and any of "write" (portfolios, holdings, transactions, saved screens), "trade" (paper '
         'trading) and "admin" (admins only); see the route-scope table in the identity guide',
         examples=[["read"], ["read", "write", "trade"]],
+        json_schema_extra={"contains": {"const": "read"}},
     )
-    expires_at: AwareDatetime | None = Field(
+    expires_at: AwareIsoDateTime | None = Field(
         default=None, description="with a time zone; never expires when omitted", examples=["2027-01-01T00:00:00Z"]
     )
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeGuard, get_args
 
+from fastapi import Query
 from pydantic import BaseModel
 
 from kstock.errors import ValidationError
 
 FieldSelection = dict[str, Any]  # nested: {"code": True, "latest_price": {"close_price": True}}
+# Names of the response models that ``fields=`` trims (those whose paths were asked for): the OpenAPI document
+# declares their trimmed form where an operation takes ``fields`` (kstock.openapi).
+SELECTABLE_MODELS: set[str] = set()
 
 
 def parse_fields(raw: str | None, valid: Iterable[str], always: Iterable[str] = ()) -> FieldSelection | None:
@@ -41,6 +46,25 @@ def parse_fields(raw: str | None, valid: Iterable[str], always: Iterable[str] = 
     return tree
 
 
+def fields_pattern(valid: Iterable[str]) -> str:
+    """The JSON Schema ``pattern`` of a ``fields=`` value: exactly what :func:`parse_fields` accepts (names of
+    ``valid`` separated by commas, blanks around them and empty entries ignored)."""
+    names = "|".join(re.escape(name) for name in sorted(valid, key=len, reverse=True))
+    entry = rf"\s*(?:(?:{names})\s*)?"
+    return rf"^{entry}(?:,{entry})*$"
+
+
+def fields_query(valid: Iterable[str], description: str, example: str) -> Any:
+    """The ``fields`` query parameter of an endpoint that trims its response to ``valid`` names: its document
+    ``pattern`` is exactly what :func:`parse_fields` accepts."""
+    return Query(
+        description=description,
+        examples=[example],
+        max_length=2000,
+        json_schema_extra={"pattern": fields_pattern(valid)},
+    )
+
+
 def select(obj: Mapping[str, Any], selection: FieldSelection | None) -> dict[str, Any]:
     """The part of ``obj`` named by ``selection`` (all of it when None); a null parent stays null."""
     if selection is None:
@@ -59,6 +83,8 @@ def select(obj: Mapping[str, Any], selection: FieldSelection | None) -> dict[str
 
 def model_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
     """Every selectable path of a response model: each field, and each field of nested models (dotted)."""
+    if not prefix:
+        SELECTABLE_MODELS.add(model.__name__)
     paths: list[str] = []
     for name, info in model.model_fields.items():
         path = f"{prefix}{name}"

@@ -13,6 +13,8 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
+# An operation's ``security`` when credentials are optional (anonymous callers are served too).
+OPTIONAL_CREDENTIALS: list[dict[str, list[str]]] = [{}, {"HTTPBearer": []}, {"APIKeyHeader": []}]
 _BODY_MODELS: dict[str, type[BaseModel]] = {}
 
 

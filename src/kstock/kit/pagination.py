@@ -2,22 +2,38 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Final
+from dataclasses import dataclass
+from typing import Annotated, Any, Final
 
 from fastapi import Depends, Query
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import BaseModel, Field, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
 
 MAX_PER_PAGE: Final = 100
 MAX_PAGE: Final = 100_000
 
 
-def between(low: int, high: int) -> AfterValidator:
-    def check(value: int) -> int:
-        if not low <= value <= high:
-            raise ValueError(f"must be between {low} and {high}")
+@dataclass(frozen=True)
+class between:  # noqa: N801 - used like a function inside Annotated[...]
+    """``low <= value <= high`` with the message "must be between low and high", declared as ``minimum`` /
+    ``maximum`` in the JSON schema."""
+
+    low: int
+    high: int
+
+    def _check(self, value: int) -> int:
+        if not self.low <= value <= self.high:
+            raise ValueError(f"must be between {self.low} and {self.high}")
         return value
 
-    return AfterValidator(check)
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self._check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {**handler(schema), "minimum": self.low, "maximum": self.high}
 
 
 class Page(BaseModel):
@@ -32,12 +48,12 @@ class Page(BaseModel):
 async def page_params(
     page: Annotated[
         int,
-        Query(description="1-based page number", json_schema_extra={"minimum": 1, "maximum": MAX_PAGE}),
+        Query(description="1-based page number"),
         between(1, MAX_PAGE),
     ] = 1,
     per_page: Annotated[
         int,
-        Query(description="items per page", json_schema_extra={"minimum": 1, "maximum": MAX_PER_PAGE}),
+        Query(description="items per page"),
         between(1, MAX_PER_PAGE),
     ] = 50,
 ) -> Page:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Final
 
 import orjson
@@ -15,10 +14,12 @@ from kstock.errors import error_responses
 from kstock.identity.dependencies import OptionalPrincipal
 from kstock.identity.tiers import require_tier
 from kstock.kit.calendar import today_kst
-from kstock.kit.fields import model_paths, parse_fields, select
+from kstock.kit.dates import IsoDate
+from kstock.kit.fields import fields_query, model_paths, parse_fields, select
+from kstock.kit.openapi import OPTIONAL_CREDENTIALS
 from kstock.kit.pagination import PageDep, page_meta
 from kstock.kit.responses import JSONResponse
-from kstock.kit.validators import lower, upper
+from kstock.kit.validators import STOCK_CODE_PATTERN, lower, upper
 from kstock.market import service
 from kstock.market.dependencies import ResponseCacheDep, SnapshotDep
 from kstock.market.schemas import (
@@ -50,16 +51,20 @@ MarketQuery = Annotated[
     BeforeValidator(upper),
     Query(description="KOSPI, KOSDAQ, KONEX or ALL (case-insensitive)"),
 ]
-FieldsQuery = Annotated[
-    str | None,
-    Query(
-        description="comma-separated fields to return, dotted for nested ones (code is always included)",
-        examples=["code,name,latest_price.close_price"],
-        max_length=2000,
-    ),
-]
+
+
+_FIELDS_HELP = "comma-separated fields to return, dotted for nested ones (code is always included)"
+_FIELDS_EXAMPLE = "code,name,latest_price.close_price"
+SummaryFieldsQuery = Annotated[str | None, fields_query(SUMMARY_FIELDS, _FIELDS_HELP, _FIELDS_EXAMPLE)]
+DetailFieldsQuery = Annotated[str | None, fields_query(DETAIL_FIELDS, _FIELDS_HELP, _FIELDS_EXAMPLE)]
 StockCode = Annotated[
-    str, Path(description="KRX short code: 6 digits or upper-case letters", examples=["005930"], max_length=12)
+    str,
+    Path(
+        description="KRX short code: 6 digits or upper-case letters",
+        examples=["005930"],
+        max_length=6,
+        pattern=STOCK_CODE_PATTERN,
+    ),
 ]
 
 
@@ -78,7 +83,7 @@ async def list_stocks(
     sector: Annotated[str | None, Query(max_length=100, examples=["전기전자"])] = None,
     sort_by: Annotated[SortField, BeforeValidator(lower)] = SortField.CODE,
     order: Annotated[SortOrder, BeforeValidator(lower)] = SortOrder.ASC,
-    fields: FieldsQuery = None,
+    fields: SummaryFieldsQuery = None,
 ) -> Response:
     selection = parse_fields(fields, SUMMARY_FIELDS, ALWAYS_SELECTED)
     stocks, total = service.list_stocks(
@@ -123,7 +128,7 @@ async def search_stocks(
     description="Identity, latest price and derived indicators (PER, PBR, ROE, dividend yield, 52-week range).",
     responses=error_responses(400, 404, 503),
 )
-async def get_stock(snapshot: SnapshotDep, stock_code: StockCode, fields: FieldsQuery = None) -> Response:
+async def get_stock(snapshot: SnapshotDep, stock_code: StockCode, fields: DetailFieldsQuery = None) -> Response:
     code = service.normalize_code(stock_code)
     selection = parse_fields(fields, DETAIL_FIELDS, ALWAYS_SELECTED)
     return JSONResponse(select(service.get_stock(snapshot, code), selection))
@@ -142,8 +147,8 @@ async def get_prices(
     session: SessionDep,
     cache: ResponseCacheDep,
     stock_code: StockCode,
-    from_date: Annotated[dt.date | None, Query(examples=["2025-01-01"])] = None,
-    to_date: Annotated[dt.date | None, Query(examples=["2025-12-31"])] = None,
+    from_date: Annotated[IsoDate | None, Query(examples=["2025-01-01"])] = None,
+    to_date: Annotated[IsoDate | None, Query(examples=["2025-12-31"])] = None,
     interval: Annotated[Interval, BeforeValidator(lower)] = Interval.DAILY,
     fields: Annotated[
         str | None,
@@ -194,6 +199,8 @@ async def financial_years(
     "newest first. ROE = net profit / equity (quarterly figures annualised x4). More than 5 years needs the "
     "basic tier: 401 when anonymous, 403 `TIER_LIMIT_EXCEEDED` on the free tier.",
     responses=error_responses(400, 401, 403, 404),
+    # Anonymous callers get up to 5 years: the credentials are optional (the document would say required).
+    openapi_extra={"security": OPTIONAL_CREDENTIALS},
 )
 async def get_financials(
     session: SessionDep,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import uuid
 from collections.abc import Iterable, Sequence
@@ -16,9 +15,10 @@ from kstock.db.session import SessionDep
 from kstock.errors import error_responses
 from kstock.identity.dependencies import CurrentPrincipal
 from kstock.identity.tiers import quota_limit
-from kstock.kit.dates import require_order
+from kstock.kit.dates import IsoDate, require_order
 from kstock.kit.pagination import PageDep, page_meta
 from kstock.kit.responses import JSONResponse
+from kstock.kit.validators import STOCK_CODE_PATTERN, StrictUUID
 from kstock.market.dependencies import SnapshotDep
 from kstock.portfolio import service
 from kstock.portfolio.schemas import (
@@ -39,8 +39,10 @@ from kstock.stream.portfolios import announce_change
 
 router = APIRouter(prefix="/portfolios", tags=["portfolios"])
 
-PortfolioId = Annotated[uuid.UUID, Path(description="the portfolio's id")]
-HoldingCode = Annotated[str, Path(description="the holding's stock code", examples=["005930"], max_length=12)]
+PortfolioId = Annotated[StrictUUID, Path(description="the portfolio's id")]
+HoldingCode = Annotated[
+    str, Path(description="the holding's stock code", examples=["005930"], max_length=6, pattern=STOCK_CODE_PATTERN)
+]
 
 
 def _announce(request: Request, session: SessionDep, portfolio_id: uuid.UUID) -> None:
@@ -106,6 +108,7 @@ async def get_portfolio(
 async def update_portfolio(
     request: Request, session: SessionDep, principal: CurrentPrincipal, portfolio_id: PortfolioId, body: PortfolioPatch
 ) -> Response:
+    """Rename the portfolio or change its description; give at least one of them."""
     portfolio = await service.update_portfolio(session, principal, portfolio_id, body)
     _announce(request, session, portfolio_id)
     return JSONResponse(service.portfolio_dict(portfolio))
@@ -238,9 +241,9 @@ async def list_transactions(
     principal: CurrentPrincipal,
     portfolio_id: PortfolioId,
     page: PageDep,
-    from_date: dt.date | None = None,
-    to_date: dt.date | None = None,
-    stock_code: Annotated[str | None, Query(max_length=12)] = None,
+    from_date: IsoDate | None = None,
+    to_date: IsoDate | None = None,
+    stock_code: Annotated[str | None, Query(max_length=6, pattern=STOCK_CODE_PATTERN)] = None,
     side: Side | None = None,
 ) -> Response:
     if from_date is not None and to_date is not None:
@@ -272,7 +275,7 @@ async def delete_transaction(
     session: SessionDep,
     principal: CurrentPrincipal,
     portfolio_id: PortfolioId,
-    transaction_id: Annotated[uuid.UUID, Path(description="the entry's id")],
+    transaction_id: Annotated[StrictUUID, Path(description="the entry's id")],
 ) -> Response:
     await service.delete_transaction(session, principal, portfolio_id, transaction_id)
     _announce(request, session, portfolio_id)
@@ -313,15 +316,53 @@ _HOLDING_COLUMNS = (
 _TRANSACTION_COLUMNS = "id trade_date side stock_code quantity price fees realized_gain created_at".split()
 
 
+def _csv_response(columns: Sequence[str], row: Sequence[Any]) -> dict[str, Any]:
+    """The OpenAPI 200 of a CSV export: text with the header line and one example row."""
+    example = ",".join(columns) + "\r\n" + ",".join(str(value) for value in row) + "\r\n"
+    schema = {"type": "string", "maxLength": 100_000_000}
+    return {
+        "description": "CSV (UTF-8), one header line",
+        "content": {"text/csv": {"schema": schema, "example": example}},
+    }
+
+
+_HOLDINGS_CSV = _csv_response(
+    _HOLDING_COLUMNS,
+    [
+        "005930",
+        "삼성전자",
+        "전기전자",
+        10,
+        68000,
+        71000,
+        "live",
+        680000,
+        710000,
+        30000,
+        4.41,
+        5000,
+        100.0,
+        0,
+        0,
+        "2025-01-10",
+    ],
+)
+_TRANSACTIONS_CSV = _csv_response(
+    _TRANSACTION_COLUMNS,
+    ["3f2b6c1e-4d1a-4a58-9f7e-0c6a1b2d3e4f", "2025-01-10", "buy", "005930", 10, 68000, 0, 0, "2025-01-10T06:30:00Z"],
+)
+
+
 @router.get(
     "/{portfolio_id}/holdings.csv",
     summary="Holdings as CSV",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}}}, **error_responses(400, 404)},
+    responses={200: _HOLDINGS_CSV, **error_responses(400, 404)},
 )
 async def export_holdings(
     session: SessionDep, snapshot: SnapshotDep, principal: CurrentPrincipal, portfolio_id: PortfolioId
 ) -> Response:
+    """Every holding at snapshot prices, one line each, with a header line (the columns of a holding)."""
     detail = await service.portfolio_detail(session, principal, portfolio_id, snapshot)
     rows = ([h[c] for c in _HOLDING_COLUMNS] for h in detail["holdings"])
     return _csv(_HOLDING_COLUMNS, rows, f"portfolio-{portfolio_id}-holdings.csv")
@@ -331,9 +372,10 @@ async def export_holdings(
     "/{portfolio_id}/transactions.csv",
     summary="The ledger as CSV",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}}}, **error_responses(400, 404)},
+    responses={200: _TRANSACTIONS_CSV, **error_responses(400, 404)},
 )
 async def export_transactions(session: SessionDep, principal: CurrentPrincipal, portfolio_id: PortfolioId) -> Response:
+    """Every ledger entry, oldest first, with a header line (the columns of a transaction)."""
     transactions, _ = await service.list_transactions(
         session, principal, portfolio_id, from_date=None, to_date=None, stock_code=None, side=None, offset=0, limit=None
     )

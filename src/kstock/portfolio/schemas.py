@@ -6,17 +6,19 @@ import datetime as dt
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from kstock.kit.calendar import is_trading_day, today_kst
+from kstock.kit.dates import IsoDate
 from kstock.kit.krx import is_on_tick, round_down_to_tick, round_up_to_tick
 from kstock.kit.pagination import PageMeta
+from kstock.kit.validators import STOCK_CODE_PATTERN, JsonInt
 
-Quantity = Annotated[int, Strict(), Field(ge=1, le=10**12, examples=[10])]
-Krw = Annotated[int, Strict(), Field(ge=1, le=10**10, examples=[68_000])]
+Quantity = Annotated[int, Field(ge=1, le=10**12, examples=[10]), JsonInt]
+Krw = Annotated[int, Field(ge=1, le=10**10, examples=[68_000]), JsonInt]
 Name = Annotated[str, Field(min_length=1, max_length=100, examples=["연금 계좌"])]
 Description = Annotated[str, Field(max_length=500, examples=["Long-term dividend holdings"])]
-StockCode = Annotated[str, Field(min_length=1, max_length=12, examples=["005930"])]
+StockCode = Annotated[str, Field(max_length=6, pattern=STOCK_CODE_PATTERN, examples=["005930"])]
 
 
 # Checks that need nothing but the value run with the model's validation, so a request's every bad field is
@@ -40,8 +42,8 @@ def _on_tick(price: int) -> int:
     return price
 
 
-PastDate = Annotated[dt.date, AfterValidator(_not_in_future)]
-TradingDay = Annotated[dt.date, AfterValidator(_not_in_future), AfterValidator(_trading_day)]
+PastDate = Annotated[IsoDate, AfterValidator(_not_in_future)]
+TradingDay = Annotated[IsoDate, AfterValidator(_not_in_future), AfterValidator(_trading_day)]
 
 
 class _In(BaseModel):
@@ -54,6 +56,7 @@ class PortfolioIn(_In):
 
 
 class PortfolioPatch(_In):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
     name: Name | None = None
     description: Description | None = None
 
@@ -72,6 +75,15 @@ class HoldingIn(_In):
 
 
 class HoldingPatch(_In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["quantity"], "properties": {"quantity": {"not": {"type": "null"}}}},
+                {"required": ["avg_price"], "properties": {"avg_price": {"not": {"type": "null"}}}},
+            ]
+        },
+    )
     quantity: Quantity | None = None
     avg_price: Krw | None = None
 
@@ -88,7 +100,7 @@ class TransactionIn(_In):
     quantity: Quantity
     price: Annotated[Krw, AfterValidator(_on_tick)] = Field(description="KRW per share, on the KRX tick grid")
     trade_date: TradingDay = Field(examples=["2025-01-10"])
-    fees: Annotated[int, Strict(), Field(ge=0, le=10**12)] = Field(0, description="commission and tax, KRW")
+    fees: Annotated[int, Field(ge=0, le=10**12), JsonInt] = Field(0, description="commission and tax, KRW")
 
 
 class PortfolioOut(BaseModel):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Request, status
@@ -16,6 +15,7 @@ from kstock.identity.tiers import quota_limit
 from kstock.kit.openapi import json_body
 from kstock.kit.pagination import Page, PageDep
 from kstock.kit.responses import JSONResponse
+from kstock.kit.validators import StrictUUID
 from kstock.market.dependencies import SnapshotDep, get_snapshot
 from kstock.screener import engine, service
 from kstock.screener.schemas import (
@@ -32,7 +32,7 @@ from kstock.screener.schemas import (
 
 router = APIRouter(tags=["screener"])
 
-ScreenId = Annotated[uuid.UUID, Path(description="the saved screen's id")]
+ScreenId = Annotated[StrictUUID, Path(description="the saved screen's id")]
 _SCREEN_EXAMPLES: dict[str, Any] = {
     "spec": {"summary": "Cheap, profitable dividend payers on KOSPI", "value": SPEC_EXAMPLE},
     "where": {"summary": "Nested logic and a column-vs-column condition", "value": WHERE_EXAMPLE},
@@ -145,6 +145,7 @@ async def replace_screen(
     responses=error_responses(400, 404),
 )
 async def delete_screen(session: SessionDep, principal: CurrentPrincipal, screen_id: ScreenId) -> Response:
+    """Delete one of the caller's saved screens (another user's is 404, like a missing one)."""
     await service.delete_screen(session, principal, screen_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -9,11 +9,15 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, model_validator
 
 from kstock.kit.pagination import MAX_PAGE, MAX_PER_PAGE, PageMeta, between
-from kstock.kit.validators import lower, upper
+from kstock.kit.validators import JsonInt, lower, upper
 from kstock.market.schemas import MarketFilter
 
 Number = Annotated[float, Strict()]
-Member = Annotated[str, Strict()] | Number
+Text = Annotated[str, Strict(), Field(max_length=200)]
+Member = Text | Number
+FieldName = Annotated[str, Field(max_length=64)]
+# More than the stocks listed on KRX: a membership list never needs to be longer.
+MAX_MEMBERS: Final = 5_000
 
 SPEC_EXAMPLE: Final[dict[str, Any]] = {
     "market": "KOSPI",
@@ -47,7 +51,6 @@ _WHERE_SCHEMA: Final[dict[str, Any]] = {
     "description": "Nested boolean logic: {and: [...]}, {or: [...]}, {not: {...}}, at most 8 levels and 50 "
     "conditions; a condition is {field, op, value} or {field, op, other} (column vs column). "
     "Ops: <, <=, >, >=, ==, !=, in, not_in, between ([low, high]).",
-    "type": "object",
     "examples": [WHERE_EXAMPLE["where"]],
 }
 
@@ -60,10 +63,14 @@ class Filter(BaseModel):
     min: Number | None = Field(None, description="inclusive lower bound (numeric fields)")
     max: Number | None = Field(None, description="inclusive upper bound (numeric fields)")
     in_: list[Member] | None = Field(
-        None, alias="in", min_length=1, description="one of these values (market, sector, industry, code, or numbers)"
+        None,
+        alias="in",
+        min_length=1,
+        max_length=MAX_MEMBERS,
+        description="one of these values (market, sector, industry, code, or numbers)",
     )
-    not_in: list[Member] | None = Field(None, min_length=1, description="none of these values")
-    eq: Annotated[bool, Strict()] | Annotated[str, Strict()] | Number | None = Field(
+    not_in: list[Member] | None = Field(None, min_length=1, max_length=MAX_MEMBERS, description="none of these values")
+    eq: Annotated[bool, Strict()] | Text | Number | None = Field(
         None, description="equal to (true / false for flags such as profitable)"
     )
 
@@ -90,9 +97,9 @@ class ScreenDefinition(BaseModel):
         max_length=100,
     )
     where: dict[str, Any] | None = Field(None, json_schema_extra=_WHERE_SCHEMA)
-    sort_by: str = Field("market_cap", description="any numeric field, or code or name; nulls always last")
+    sort_by: FieldName = Field("market_cap", description="any numeric field, or code or name; nulls always last")
     order: Annotated[Literal["asc", "desc"], BeforeValidator(lower)] = "desc"
-    fields: Annotated[list[str], Field(max_length=100)] | None = Field(
+    fields: Annotated[list[FieldName], Field(max_length=100)] | None = Field(
         None,
         description="columns to return (code and name always); default: the common figures plus every field the "
         "screen filters or sorts on",
@@ -102,8 +109,8 @@ class ScreenDefinition(BaseModel):
 class ScreenRequest(ScreenDefinition):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [SPEC_EXAMPLE, WHERE_EXAMPLE]})
 
-    page: Annotated[int, Strict(), between(1, MAX_PAGE)] = Field(1, description="1-based page")
-    per_page: Annotated[int, Strict(), between(1, MAX_PER_PAGE)] = Field(50, description="rows per page, 1-100")
+    page: Annotated[int, between(1, MAX_PAGE), JsonInt] = Field(1, description="1-based page")
+    per_page: Annotated[int, between(1, MAX_PER_PAGE), JsonInt] = Field(50, description="rows per page, 1-100")
 
 
 class ScreenMeta(PageMeta):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Request, status
 from sqlalchemy import func, select
@@ -25,9 +25,10 @@ from kstock.identity.dependencies import CurrentPrincipal
 from kstock.identity.tiers import quota_limit
 from kstock.kit.calendar import KST
 from kstock.kit.clock import iso_utc, utcnow
-from kstock.kit.dates import require_order
+from kstock.kit.dates import IsoDate, require_order
 from kstock.kit.pagination import PageDep, page_meta
 from kstock.kit.responses import JSONResponse
+from kstock.kit.validators import StrictUUID
 from kstock.market.dependencies import SnapshotDep
 from kstock.market.service import StockNotFoundError, normalize_code
 from kstock.market.snapshot import MarketSnapshot
@@ -60,9 +61,9 @@ from kstock.trading.strategies import STRATEGIES, create_strategy
 
 router = APIRouter(prefix="/trading", tags=["trading"])
 
-AccountId = Annotated[uuid.UUID, Path(description="the paper-trading account's id")]
-OrderId = Annotated[uuid.UUID, Path(description="the order's id")]
-StrategyId = Annotated[uuid.UUID, Path(description="the strategy's id")]
+AccountId = Annotated[StrictUUID, Path(description="the paper-trading account's id")]
+OrderId = Annotated[StrictUUID, Path(description="the order's id")]
+StrategyId = Annotated[StrictUUID, Path(description="the strategy's id")]
 NOT_YOURS = "Another user's account answers 404 `ACCOUNT_NOT_FOUND`, exactly like a missing one."
 ACCOUNT_ERRORS = error_responses(400, 404)
 
@@ -382,7 +383,7 @@ async def list_orders(
     account_id: AccountId,
     page: PageDep,
     status_filter: Annotated[
-        str | None, Query(alias="status", pattern="^(open|filled|cancelled|expired)$", description="order status")
+        Literal["open", "filled", "cancelled", "expired"] | None, Query(alias="status", description="order status")
     ] = None,
 ) -> Response:
     await service.owned_account(session, principal, account_id)
@@ -403,7 +404,7 @@ async def list_orders(
 
 
 @router.get(
-    "/accounts/{account_id}/orders/{order_id}",
+    "/accounts/{account_id}/orders/{order_id:uuid36}",
     response_model=OrderOut,
     summary="One order with its fills",
     description=NOT_YOURS,
@@ -419,7 +420,7 @@ async def get_order(
 
 
 @router.delete(
-    "/accounts/{account_id}/orders/{order_id}",
+    "/accounts/{account_id}/orders/{order_id:uuid36}",
     response_model=OrderOut,
     summary="Cancel an open order",
     description="Releases the cash it held back; 409 `ORDER_NOT_OPEN` once it is filled, cancelled or expired. "
@@ -503,8 +504,8 @@ async def account_trades(
     principal: CurrentPrincipal,
     account_id: AccountId,
     page: PageDep,
-    from_date: Annotated[dt.date | None, Query(alias="from", description="first trade date")] = None,
-    to_date: Annotated[dt.date | None, Query(alias="to", description="last trade date")] = None,
+    from_date: Annotated[IsoDate | None, Query(alias="from", description="first trade date")] = None,
+    to_date: Annotated[IsoDate | None, Query(alias="to", description="last trade date")] = None,
 ) -> Response:
     if from_date is not None and to_date is not None:
         require_order(from_date, to_date)

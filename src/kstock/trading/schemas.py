@@ -8,16 +8,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict
+from pydantic import BaseModel, ConfigDict, Field
 
 from kstock.kit.pagination import PageMeta
+from kstock.kit.validators import STOCK_CODE_PATTERN, JsonInt
 from kstock.trading.risk import INT_BOUNDS, PCT_MAX
 
-Quantity = Annotated[int, Strict(), Field(ge=1, le=10**9, examples=[10])]
-Krw = Annotated[int, Strict(), Field(ge=1, le=10**10, examples=[71_000])]
+Quantity = Annotated[int, Field(ge=1, le=10**9, examples=[10]), JsonInt]
+Krw = Annotated[int, Field(ge=1, le=10**10, examples=[71_000]), JsonInt]
 Name = Annotated[str, Field(min_length=1, max_length=100, examples=["momentum test"])]
-StockCode = Annotated[str, Field(min_length=1, max_length=12, examples=["005930"])]
-StartingCash = Annotated[int, Strict(), Field(ge=100_000, le=10**13, examples=[100_000_000])]
+StockCode = Annotated[str, Field(max_length=6, pattern=STOCK_CODE_PATTERN, examples=["005930"])]
+StartingCash = Annotated[int, Field(ge=100_000, le=10**13, examples=[100_000_000]), JsonInt]
 
 
 class _In(BaseModel):
@@ -71,8 +72,8 @@ class OverrideIn(_In):
 RiskPct = Annotated[float, Field(gt=0, le=PCT_MAX, allow_inf_nan=False)]
 _VALUE_MIN, _VALUE_MAX = INT_BOUNDS["max_order_value"]
 _RATE_MIN, _RATE_MAX = INT_BOUNDS["max_orders_per_second"]
-MaxOrderValue = Annotated[int, Strict(), Field(ge=_VALUE_MIN, le=_VALUE_MAX, examples=[50_000_000])]
-MaxOrdersPerSecond = Annotated[int, Strict(), Field(ge=_RATE_MIN, le=_RATE_MAX, examples=[1])]
+MaxOrderValue = Annotated[int, Field(ge=_VALUE_MIN, le=_VALUE_MAX, examples=[50_000_000]), JsonInt]
+MaxOrdersPerSecond = Annotated[int, Field(ge=_RATE_MIN, le=_RATE_MAX, examples=[1]), JsonInt]
 
 
 class RiskConfigIn(_In):
