@@ -46,9 +46,14 @@ HEADERS: dict[str, dict[str, Any]] = {
         "example": 59,
     },
     "X-RateLimit-Reset": {
-        "description": "When that window resets, in epoch seconds.",
-        "schema": {"type": "integer", "format": "int64", "minimum": 0, "maximum": _INT64[1]},
-        "example": 1795407422,
+        "description": "When that window resets: an ISO 8601 UTC time, to the second (`RateLimit` gives the delta).",
+        "schema": {
+            "type": "string",
+            "format": "date-time",
+            "maxLength": 20,
+            "pattern": "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}Z$",
+        },
+        "example": "2026-11-23T04:18:00Z",
     },
     "RateLimit": {
         "description": "IETF draft-07 RateLimit field: limit, remaining and reset (delta seconds).",

@@ -55,7 +55,8 @@ async def contract_settings(db_factory: DatabaseFactory) -> AsyncIterator[tuple[
 #   takes), the password policy (no common passwords, not the e-mail's local part), the current password, an
 #   order's rules (a limit order's price), a strategy's parameters (each strategy has its own), an API key's
 #   expiry (in the future: a matter of the clock), an e-mail address (email-validator also refuses special-use
-#   domains such as .test, which the `email` format allows).
+#   domains such as .test, which the `email` format allows), a portfolio entry's dates and price (a purchase date
+#   not in the future, a trade date that is a KRX trading day, a price on the tick grid).
 CHECKS = """
 [checks.positive_data_acceptance]
 expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429"]
@@ -66,6 +67,7 @@ include-name = [
   "POST /v1/auth/register", "POST /v1/auth/login", "PATCH /v1/users/me", "POST /v1/api-keys",
   "POST /v1/trading/accounts/{account_id}/orders/preview", "POST /v1/trading/accounts/{account_id}/orders/execute",
   "POST /v1/trading/accounts/{account_id}/strategies",
+  "POST /v1/portfolios/{portfolio_id}/holdings", "POST /v1/portfolios/{portfolio_id}/transactions",
 ]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
 """

@@ -86,7 +86,7 @@ async def test_two_serve_processes_and_one_feed_deliver_the_same_sequence(db_fac
         async with clients[0] as first, clients[1] as second:
             for ws in (first, second):
                 await request(ws, {"type": "subscribe", "stock_codes": ["005930", "000660"]}, "subscribed")
-            received = await asyncio.gather(quiet(first, 8.0), quiet(second, 8.0))
+            received = await asyncio.gather(_collect(first), _collect(second))
         assert feed.poll() is None, feed.stderr.read().decode() if feed.stderr else ""
     seen = [_updates(messages) for messages in received]
     for code in ("005930", "000660"):
@@ -97,6 +97,19 @@ async def test_two_serve_processes_and_one_feed_deliver_the_same_sequence(db_fac
         # (Under load one instance may coalesce two updates the other delivered apart: `conflated` accounts for it.)
         assert len(common) >= 0.5 * min(len(a), len(b)), (code, sorted(a), sorted(b))
         assert all(a[sequence] == b[sequence] for sequence in common)
+
+
+async def _collect(ws: Any, codes: tuple[str, ...] = ("005930", "000660"), enough: int = 8) -> list[dict[str, Any]]:
+    """What arrives until each of ``codes`` has ``enough`` live updates, or 40 s: the feed process may take a
+    while to start on a loaded machine, and a fixed window would then see only its first updates."""
+    received: list[dict[str, Any]] = []
+    deadline = asyncio.get_running_loop().time() + 40.0
+    while asyncio.get_running_loop().time() < deadline:
+        received.extend(await quiet(ws, 1.0))
+        seen = _updates(received)
+        if all(len(seen.get(code, {})) >= enough for code in codes):
+            break
+    return received
 
 
 def _updates(messages: list[dict[str, Any]]) -> dict[str, dict[int, int]]:

@@ -57,6 +57,12 @@ _FIELDS_HELP = "comma-separated fields to return, dotted for nested ones (code i
 _FIELDS_EXAMPLE = "code,name,latest_price.close_price"
 SummaryFieldsQuery = Annotated[str | None, fields_query(SUMMARY_FIELDS, _FIELDS_HELP, _FIELDS_EXAMPLE)]
 DetailFieldsQuery = Annotated[str | None, fields_query(DETAIL_FIELDS, _FIELDS_HELP, _FIELDS_EXAMPLE)]
+BarFieldsQuery = Annotated[
+    str | None,
+    fields_query(
+        BAR_FIELDS, "comma-separated fields of each bar to return (trade_date is always included)", "close,volume"
+    ),
+]
 StockCode = Annotated[
     str,
     Path(
@@ -150,14 +156,7 @@ async def get_prices(
     from_date: Annotated[IsoDate | None, Query(examples=["2025-01-01"])] = None,
     to_date: Annotated[IsoDate | None, Query(examples=["2025-12-31"])] = None,
     interval: Annotated[Interval, BeforeValidator(lower)] = Interval.DAILY,
-    fields: Annotated[
-        str | None,
-        Query(
-            description="comma-separated fields of each bar to return (trade_date is always included)",
-            examples=["close,volume"],
-            max_length=200,
-        ),
-    ] = None,
+    fields: BarFieldsQuery = None,
 ) -> Response:
     code = service.normalize_code(stock_code)
     start, end = service.resolve_range(from_date, to_date, today_kst())
