@@ -75,7 +75,7 @@ class Settings(BaseSettings):
         "the SQLite file, else in the working directory)",
     )
     docs_enabled: bool | None = Field(
-        default=None, description="serve /docs and /redoc; unset = on outside production, off in production"
+        default=None, description="serve /docs (Swagger UI); unset = on outside production, off in production"
     )
     cors_origins: str = Field(default="", description="comma-separated origins allowed to call the API from a browser")
     compression_min_bytes: int = Field(
@@ -170,7 +170,7 @@ class Settings(BaseSettings):
 
     @property
     def docs_on(self) -> bool:
-        """/docs and /redoc: as set, else on everywhere but in production."""
+        """/docs: as set, else on everywhere but in production."""
         return self.docs_enabled if self.docs_enabled is not None else not self.is_production
 
     @property
