@@ -7,6 +7,7 @@ import datetime as dt
 import orjson
 from sqlalchemy import func, select
 
+from kstock.broker import Message, create_broker
 from kstock.config import Settings
 from kstock.db.engine import create_engine
 from kstock.feed.payloads import orderbook_data
@@ -16,7 +17,6 @@ from kstock.kit.calendar import KST
 from kstock.kit.krx import is_on_tick
 from kstock.market.models import DailyBar, MinuteBar
 from kstock.market.versions import MARKET_DATA, current_version
-from kstock.stream.broker import Message, create_broker
 from tests.conftest import DatabaseFactory
 from tests.stream.conftest import stream_settings
 

@@ -20,14 +20,12 @@ from typing import Any
 
 import orjson
 
+from kstock.broker import Broker, channels
 from kstock.feed.sim.records import OrderBook
 from kstock.feed.sim.session import CLOSE, Phase, next_trading_day, session_phase
 from kstock.kit.calendar import KST, is_trading_day
 from kstock.kit.clock import utcnow
 from kstock.market.snapshot import MarketSnapshot
-from kstock.stream.broker import Broker
-
-FEED_STATUS_CHANNEL = "feed.status"
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +106,7 @@ class MarketView:
     async def feed_status(self) -> dict[str, Any] | None:
         if self.broker is None:
             return None
-        message = await self.broker.latest(FEED_STATUS_CHANNEL)
+        message = await self.broker.latest(channels.FEED_STATUS)
         return None if message is None else dict(orjson.loads(message.data))
 
     async def quote(self, code: str, market: str) -> Quote:
@@ -121,8 +119,8 @@ class MarketView:
             phase = session_phase(market_time)
         book_message = price_message = None
         if self.broker is not None:
-            book_message = await self.broker.latest(f"orderbook:{code}")
-            price_message = await self.broker.latest(f"price:{code}")
+            book_message = await self.broker.latest(channels.ORDERBOOK_PREFIX + code)
+            price_message = await self.broker.latest(channels.PRICE_PREFIX + code)
         if book_message is not None:
             book = parse_book(code, book_message.data, phase)
         else:
