@@ -82,10 +82,9 @@ from kstock.config import Settings
 from kstock.db.engine import create_engine
 from kstock.feed import store
 from kstock.feed.payloads import orderbook_data, price_data
-from kstock.feed.sim.records import OrderBook, Step, Trade
-from kstock.feed.sim.session import Phase, next_trading_day, session_time
-from kstock.kit.calendar import today_kst
+from kstock.kit.calendar import Phase, next_trading_day, session_time, today_kst
 from kstock.kit.krx import price_limits, round_down_to_tick, round_up_to_tick
+from kstock.sources import OrderBook, Step, Trade
 from kstock.trading.engine import TradingEngine
 from kstock.trading.models import TradingFill, TradingOrder
 

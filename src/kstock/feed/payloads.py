@@ -12,9 +12,9 @@ from collections.abc import Iterable, Sequence
 import orjson
 
 from kstock.broker.channels import ORDERBOOK_PREFIX, PRICE_PREFIX, TICKS
-from kstock.feed.sim.records import OrderBook, Step, Trade
 from kstock.kit.clock import iso_utc
 from kstock.kit.numbers import percent
+from kstock.sources import OrderBook, Step, Trade
 
 
 def price_data(trade: Trade) -> bytes:

@@ -23,10 +23,9 @@ from kstock.config import Settings
 from kstock.feed import store
 from kstock.feed.payloads import step_messages
 from kstock.feed.sim import SimClock, Simulator
-from kstock.feed.sim.records import MinuteBar, Step
-from kstock.feed.sim.session import OPEN, next_trading_day, session_time
-from kstock.kit.calendar import today_kst
+from kstock.kit.calendar import OPEN, next_trading_day, session_time, today_kst
 from kstock.kit.clock import iso_utc
+from kstock.sources import MinuteBar, Step
 
 log = structlog.get_logger("kstock.feed")
 

@@ -33,8 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kstock.broker import Broker
 from kstock.config import Settings
-from kstock.feed.sim.records import Step, Trade
-from kstock.feed.sim.session import Phase
+from kstock.sources import Phase, Step, Trade
 from kstock.trading import events
 from kstock.trading.costs import Side
 from kstock.trading.models import TradingAccount, TradingOrder, TradingPosition

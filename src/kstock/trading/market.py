@@ -21,11 +21,10 @@ from typing import Any
 import orjson
 
 from kstock.broker import Broker, channels
-from kstock.feed.sim.records import OrderBook
-from kstock.feed.sim.session import CLOSE, Phase, next_trading_day, session_phase
-from kstock.kit.calendar import KST, is_trading_day
+from kstock.kit.calendar import CLOSE, KST, Phase, is_trading_day, next_trading_day, session_phase
 from kstock.kit.clock import utcnow
 from kstock.market.snapshot import MarketSnapshot
+from kstock.sources import OrderBook, QuoteSource
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +66,7 @@ def _time(text: str | None, default: dt.datetime) -> dt.datetime:
 
 
 def parse_book(code: str, data: bytes, phase: Phase | None = None) -> OrderBook:
-    """An ``orderbook_update``'s data as the simulator's :class:`OrderBook` (``phase`` overrides a stale one)."""
+    """An ``orderbook_update``'s data as the source's :class:`OrderBook` (``phase`` overrides a stale one)."""
     raw = orjson.loads(data)
     book_phase = Phase(raw.get("phase") or Phase.CLOSED)
     return OrderBook(
@@ -145,9 +144,9 @@ def _book_mid(book: OrderBook) -> int | None:
     return None
 
 
-def quote_from_simulator(simulator: Any, code: str, market: str, now: dt.datetime) -> Quote:
+def quote_from_simulator(simulator: QuoteSource, code: str, market: str, now: dt.datetime) -> Quote:
     """The simulator's own view of ``code`` (the feed process): its book, its base price and its last trade."""
-    book: OrderBook = simulator.book(code)
+    book = simulator.book(code)
     last = simulator.last_trade(code)
     base = simulator.base_price(code)
     return Quote(code, market, book, base, last.price if last else base, now, fed=True)
