@@ -2,7 +2,7 @@
 
 A feed stand-in in a separate process publishes ``--messages`` price updates (realistic ~150-byte
 ``price_update`` payloads) across ``--channels`` stocks with ``publish_many`` batches of ``--batch``; this process
-holds one :class:`~kstock.stream.redis_broker.RedisBroker` subscribed to every channel and counts what its handler
+holds one :class:`~kstock.broker.redis.RedisBroker` subscribed to every channel and counts what its handler
 is given. Two measures, each the median of ``--runs`` runs:
 
 * **live**: the publisher runs while the subscriber reads, as in production; the rate is messages / seconds
@@ -41,8 +41,8 @@ from typing import Any
 
 import orjson
 
-from kstock.stream.broker import Message
-from kstock.stream.redis_broker import RedisBroker
+from kstock.broker import Message
+from kstock.broker.redis import RedisBroker
 
 
 def cpu_model() -> str:

@@ -126,7 +126,7 @@ def publisher_process(redis_url: str, prefix: str, codes: Sequence[str], rate: i
     """Publish ``rate`` price updates a second (batches every 10 ms) over ``codes`` for ``seconds``."""
     import uvloop
 
-    from kstock.stream.broker import create_broker
+    from kstock.broker import create_broker
 
     async def main() -> None:
         broker = create_broker(redis_url, prefix=prefix)
@@ -260,7 +260,7 @@ async def measure_fanout(hub: Any, rounds: int) -> dict[str, list[float]]:
     kernel time of the socket writes included) and wall time, per round."""
     from starlette.websockets import WebSocket, WebSocketState
 
-    from kstock.stream.broker import Message
+    from kstock.broker import Message
     from kstock.stream.wire import Prepared
 
     room = list(hub.rooms[f"price:{FANOUT_CODE}"])

@@ -77,15 +77,14 @@ from bench.bench_portfolio import make_pro
 from bench.loadgen import LoadResult, machine, median_round, percentile, run_client, run_load
 from bench.server import LOAD_TEST_ENV, Server, server_process
 from kstock.app import create_app
+from kstock.broker import create_broker
 from kstock.config import Settings
 from kstock.db.engine import create_engine
 from kstock.feed import store
 from kstock.feed.payloads import orderbook_data, price_data
-from kstock.feed.sim.records import OrderBook, Step, Trade
-from kstock.feed.sim.session import Phase, next_trading_day, session_time
-from kstock.kit.calendar import today_kst
+from kstock.kit.calendar import Phase, next_trading_day, session_time, today_kst
 from kstock.kit.krx import price_limits, round_down_to_tick, round_up_to_tick
-from kstock.stream.broker import create_broker
+from kstock.sources import OrderBook, Step, Trade
 from kstock.trading.engine import TradingEngine
 from kstock.trading.models import TradingFill, TradingOrder
 

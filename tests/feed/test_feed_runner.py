@@ -7,16 +7,17 @@ import datetime as dt
 import orjson
 from sqlalchemy import func, select
 
+from kstock.broker import Message, create_broker
 from kstock.config import Settings
 from kstock.db.engine import create_engine
 from kstock.feed.payloads import orderbook_data
 from kstock.feed.runner import FeedRunner
-from kstock.feed.sim import OrderBook, Phase, SimClock
+from kstock.feed.sim import SimClock
 from kstock.kit.calendar import KST
 from kstock.kit.krx import is_on_tick
 from kstock.market.models import DailyBar, MinuteBar
 from kstock.market.versions import MARKET_DATA, current_version
-from kstock.stream.broker import Message, create_broker
+from kstock.sources import OrderBook, Phase
 from tests.conftest import DatabaseFactory
 from tests.stream.conftest import stream_settings
 

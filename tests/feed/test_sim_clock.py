@@ -7,8 +7,8 @@ import datetime as dt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kstock.feed.sim import DEMO_DAY_START, Phase, SimClock, Simulator, session_phase
-from kstock.kit.calendar import KST
+from kstock.feed.sim import DEMO_DAY_START, SimClock, Simulator
+from kstock.kit.calendar import KST, Phase, session_phase
 from tests.feed.test_sim_market import universe
 
 FRIDAY_OPEN = dt.datetime(2026, 3, 20, 9, 0, tzinfo=KST)

@@ -10,12 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kstock.feed.sim import Instrument, OrderBook, Phase, Simulator, Step, Trade, simulate
+from kstock.feed.sim import Instrument, Simulator, simulate
 from kstock.feed.sim.engine import Engine
 from kstock.feed.sim.grid import prices_at
 from kstock.feed.sim.timeline import SECOND
 from kstock.kit.calendar import KST
 from kstock.kit.krx import is_on_tick, price_limits
+from kstock.sources import OrderBook, Phase, Step, Trade
 from tests.feed.test_sim_market import universe
 
 MONDAY = dt.date(2026, 3, 23)

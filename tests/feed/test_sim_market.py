@@ -15,9 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from kstock.feed.sim import Instrument, MinuteBar, Phase, Simulator, Step, Trade, session_phase
-from kstock.kit.calendar import KST
+from kstock.feed.sim import Instrument, Simulator
+from kstock.kit.calendar import KST, session_phase
 from kstock.kit.krx import is_on_tick, price_limits
+from kstock.sources import MinuteBar, Phase, Step, Trade
 
 FRIDAY = dt.date(2026, 3, 20)
 MONDAY = dt.date(2026, 3, 23)

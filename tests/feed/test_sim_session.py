@@ -9,10 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kstock.feed.sim import Phase, session_phase
 from kstock.feed.sim.grid import index_of, indices_of, price_at, prices_at
-from kstock.feed.sim.session import next_trading_day
-from kstock.kit.calendar import KST
+from kstock.kit.calendar import KST, Phase, next_trading_day, session_phase
 from kstock.kit.krx import round_down_to_tick, tick_size
 
 MONDAY = dt.date(2026, 3, 23)

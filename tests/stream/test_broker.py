@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from kstock.stream import redis_broker
-from kstock.stream.broker import Broker, BrokerUnavailableError, Message, create_broker
-from kstock.stream.memory_broker import MemoryBroker
-from kstock.stream.redis_broker import RedisBroker
+from kstock.broker import Broker, BrokerUnavailableError, Message, create_broker
+from kstock.broker import redis as redis_broker
+from kstock.broker.memory import MemoryBroker
+from kstock.broker.redis import RedisBroker
 
 REDIS_URL = os.environ.get("KSTOCK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 WAIT_S = 5.0

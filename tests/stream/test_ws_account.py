@@ -9,9 +9,8 @@ from typing import Any
 import orjson
 
 from kstock.feed.payloads import orderbook_data, price_data
-from kstock.feed.sim.records import OrderBook, Trade
-from kstock.feed.sim.session import Phase
 from kstock.kit.calendar import KST
+from kstock.sources import OrderBook, Phase, Trade
 from tests.stream.conftest import Stream, codes_of, receive_type, request
 
 

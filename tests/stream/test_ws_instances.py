@@ -9,7 +9,7 @@ from contextlib import AsyncExitStack
 import orjson
 from websockets.asyncio.client import connect
 
-from kstock.stream.broker import create_broker
+from kstock.broker import create_broker
 from tests.conftest import REDIS_URL, DatabaseFactory
 from tests.identity.conftest import make_account, running
 from tests.stream.conftest import receive_type, request, serving, stream_settings

@@ -14,9 +14,8 @@ import pytest
 import pytest_asyncio
 
 from kstock.feed.payloads import orderbook_data, price_data, ticks_data
-from kstock.feed.sim.records import OrderBook, Step, Trade
-from kstock.feed.sim.session import Phase
 from kstock.kit.calendar import KST
+from kstock.sources import OrderBook, Phase, Step, Trade
 from kstock.trading.engine import TradingEngine
 from tests.conftest import DatabaseFactory
 from tests.identity.conftest import Account, Live, seeded

@@ -11,8 +11,8 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
-from kstock.feed.sim.records import MinuteBar
 from kstock.identity.principal import Role, Tier
+from kstock.sources import MinuteBar
 from kstock.trading.models import TradingAccount, TradingEvent, TradingStrategy
 from tests.identity.conftest import Account, Live, assert_error, make_account
 from tests.trading.conftest import (

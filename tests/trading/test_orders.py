@@ -13,8 +13,8 @@ import uuid
 import pytest
 import pytest_asyncio
 
-from kstock.feed.sim.session import Phase
 from kstock.identity.principal import Tier
+from kstock.sources import Phase
 from kstock.trading import previews
 from tests.conftest import DatabaseFactory
 from tests.identity.conftest import Account, Live, assert_error, make_account, running

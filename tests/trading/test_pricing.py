@@ -8,9 +8,8 @@ from fractions import Fraction
 
 import pytest
 
-from kstock.feed.sim.records import OrderBook
-from kstock.feed.sim.session import Phase
 from kstock.kit.calendar import KST
+from kstock.sources import OrderBook, Phase
 from kstock.trading.costs import DEFAULT_SCHEDULE, Costs, CostSchedule, Side
 from kstock.trading.orders import InvalidOrderError, Order, OrderType, TimeInForce, validate_order
 from kstock.trading.pricing import (

@@ -7,9 +7,8 @@ import datetime as dt
 
 import pytest
 
-from kstock.feed.sim.records import OrderBook
-from kstock.feed.sim.session import Phase
 from kstock.kit.calendar import KST
+from kstock.sources import OrderBook, Phase
 from kstock.trading.costs import Side
 from kstock.trading.orders import Order, OrderType
 from kstock.trading.pricing import price_order

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from kstock.feed.sim.records import DailyBar, MinuteBar
 from kstock.market.indicators import _wilder_rsi
+from kstock.sources import DailyBar, MinuteBar
 from kstock.trading.strategies import (
     MA_CROSS,
     RSI_REVERSION,

@@ -11,9 +11,10 @@ from collections.abc import Iterable, Sequence
 
 import orjson
 
-from kstock.feed.sim.records import OrderBook, Step, Trade
+from kstock.broker.channels import ORDERBOOK_PREFIX, PRICE_PREFIX, TICKS
 from kstock.kit.clock import iso_utc
 from kstock.kit.numbers import percent
+from kstock.sources import OrderBook, Step, Trade
 
 
 def price_data(trade: Trade) -> bytes:
@@ -83,8 +84,8 @@ def ticks_data(trades: Iterable[Trade]) -> bytes:
 def step_messages(step: Step) -> list[tuple[str, bytes]]:
     """Every channel message of one step, in the order they are published."""
     latest = last_trades(step.trades)
-    messages = [(f"price:{code}", price_data(trade)) for code, trade in latest.items()]
-    messages.extend((f"orderbook:{book.code}", orderbook_data(book)) for book in step.books)
+    messages = [(PRICE_PREFIX + code, price_data(trade)) for code, trade in latest.items()]
+    messages.extend((ORDERBOOK_PREFIX + book.code, orderbook_data(book)) for book in step.books)
     if latest:
-        messages.append(("ticks", ticks_data(latest.values())))
+        messages.append((TICKS, ticks_data(latest.values())))
     return messages

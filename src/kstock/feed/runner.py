@@ -18,19 +18,17 @@ import orjson
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from kstock.broker import Broker, channels
 from kstock.config import Settings
 from kstock.feed import store
 from kstock.feed.payloads import step_messages
 from kstock.feed.sim import SimClock, Simulator
-from kstock.feed.sim.records import MinuteBar, Step
-from kstock.feed.sim.session import OPEN, next_trading_day, session_time
-from kstock.kit.calendar import today_kst
+from kstock.kit.calendar import OPEN, next_trading_day, session_time, today_kst
 from kstock.kit.clock import iso_utc
-from kstock.stream.broker import Broker
+from kstock.sources import MinuteBar, Step
 
 log = structlog.get_logger("kstock.feed")
 
-STATUS_CHANNEL = "feed.status"
 _MINUTE_BARS_EVERY_S = 5.0
 MINUTE_BARS_KEEP_DAYS = 5
 
@@ -151,7 +149,7 @@ class FeedRunner:
         messages = step_messages(step)
         if time.monotonic() - self._status_at >= self.status_every_s:
             self._status_at = time.monotonic()
-            messages.append((STATUS_CHANNEL, orjson.dumps(self.status())))
+            messages.append((channels.FEED_STATUS, orjson.dumps(self.status())))
         if not messages:
             return
         try:
@@ -171,8 +169,8 @@ async def run_feed(settings: Settings) -> None:
     """``kstock feed``: the feed as its own process until SIGINT/SIGTERM."""
     import signal
 
+    from kstock.broker import create_broker
     from kstock.db.engine import create_engine
-    from kstock.stream.broker import create_broker
 
     engine = create_engine(settings)
     broker = create_broker(settings.redis_url, prefix=settings.redis_prefix)

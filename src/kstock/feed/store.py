@@ -12,12 +12,13 @@ from sqlalchemy import and_, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from kstock.feed.sim.records import DailyBar, Instrument, MinuteBar
+from kstock.feed.sim.instrument import Instrument
 from kstock.kit.krx import InstrumentStatus
 from kstock.market.indicators import recompute_indicators
 from kstock.market.models import DailyBar as DailyBarRow
 from kstock.market.models import Instrument as InstrumentRow
 from kstock.market.models import MinuteBar as MinuteBarRow
+from kstock.sources import DailyBar, MinuteBar
 
 
 async def instruments(engine: AsyncEngine) -> tuple[list[Instrument], dt.date | None]:

@@ -6,8 +6,8 @@ Redis error falls back to that local view (logged), so a Redis outage never lets
 revocations. Checking a token asks about its ``jti`` and its ``sid`` in one round trip (``EXISTS`` of two keys).
 
 :class:`Ended` is what a logout, a refresh-token reuse, a password change, a deactivation or a key revocation
-announces on :data:`REVOKED_CHANNEL` once it is stored: every instance closes the WebSocket connections it
-matches and drops its cached copies of the user's and key's records.
+announces on ``identity.revoked`` (:data:`kstock.broker.channels.IDENTITY_REVOKED`) once it is stored: every
+instance closes the WebSocket connections it matches and drops its cached copies of the user's and key's records.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 import orjson
 import structlog
@@ -25,7 +25,6 @@ from redis.exceptions import RedisError
 from kstock.identity.principal import Principal
 
 _PRUNE_ABOVE = 10_000
-REVOKED_CHANNEL: Final = "identity.revoked"
 
 log = structlog.get_logger("kstock.identity.revocation")
 
@@ -88,7 +87,7 @@ class RevocationStore:
 
 @dataclass(frozen=True, slots=True)
 class Ended:
-    """Credentials that just ended, as announced on :data:`REVOKED_CHANNEL`.
+    """Credentials that just ended, as announced on ``identity.revoked``.
 
     * a session (logout, refresh-token reuse): ``session_id``;
     * an API key (revoked): ``key_prefix``;

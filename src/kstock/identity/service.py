@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 
+from kstock.broker.channels import IDENTITY_REVOKED
 from kstock.config import Settings
 from kstock.db.session import after_commit
 from kstock.errors import ConflictError, ForbiddenError, NotFoundError, UnauthorizedError, ValidationError
@@ -31,7 +32,7 @@ from kstock.identity.dependencies import WWW_AUTHENTICATE, IdentityCache
 from kstock.identity.models import ApiKey, RefreshToken, User
 from kstock.identity.passwords import password_problems
 from kstock.identity.principal import ROLE_SCOPES, Principal, Role, Scope, Tier
-from kstock.identity.revocation import REVOKED_CHANNEL, Ended, RevocationStore
+from kstock.identity.revocation import Ended, RevocationStore
 from kstock.identity.schemas import AdminUserUpdate, UpdateMeRequest
 from kstock.identity.security import create_access_token, hash_password, new_secret, secret_digest, verify_password
 from kstock.identity.tiers import require_quota_after_insert
@@ -99,7 +100,7 @@ class AuthContext:
         if broker is None:
             return
         try:
-            await broker.publish(REVOKED_CHANNEL, ended.encode())
+            await broker.publish(IDENTITY_REVOKED, ended.encode())
         except Exception as exc:  # noqa: BLE001 - a lost announcement is caught by the streams' next subscribe
             log.warning("revocation_announcement_failed", error=str(exc), reason=ended.reason)
 

@@ -21,9 +21,10 @@ import orjson
 import structlog
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from kstock.broker import Broker, Message
+from kstock.broker.channels import ACCOUNT_PREFIX
 from kstock.identity.principal import Principal
 from kstock.market.snapshot import MarketSnapshot
-from kstock.stream.broker import Broker, Message
 from kstock.stream.connection import Connection
 from kstock.stream.protocol import Clock
 from kstock.stream.watches import CodeIndex
@@ -33,8 +34,6 @@ from kstock.trading.models import TradingAccount, TradingPosition
 from kstock.trading.service import AccountNotFoundError, account_dict, owned_account, position_dict, positions_of
 
 log = structlog.get_logger("kstock.stream.accounts")
-
-CHANNEL_PREFIX = "account:"
 
 
 _ACCOUNT_KEYS: Final = (
@@ -98,7 +97,7 @@ class AccountWatcher:
             if watch is None:
                 watch = self._watches[key] = candidate
                 self._index.add(watch)
-                await self._broker.subscribe(CHANNEL_PREFIX + key)
+                await self._broker.subscribe(ACCOUNT_PREFIX + key)
         watch.connections.add(connection)
         connection.own("account", key)
         return self._pnl_frame(watch, self._clock.iso())
@@ -116,7 +115,7 @@ class AccountWatcher:
         if not watch.connections:
             self._index.remove(watch)
             del self._watches[key]
-            await self._broker.unsubscribe(CHANNEL_PREFIX + key)
+            await self._broker.unsubscribe(ACCOUNT_PREFIX + key)
 
     async def forget(self, connection: Connection) -> None:
         for key in connection.owned_ids("account"):
@@ -127,7 +126,7 @@ class AccountWatcher:
 
     def deliver(self, received: Message) -> list[Connection]:
         """Forward one event to the account's watchers now (never conflated); returns those that could not take it."""
-        key = received.channel.removeprefix(CHANNEL_PREFIX)
+        key = received.channel.removeprefix(ACCOUNT_PREFIX)
         watch = self._watches.get(key)
         if watch is None:
             return []

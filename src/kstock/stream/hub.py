@@ -28,28 +28,35 @@ from typing import Any, Final
 import orjson
 import structlog
 
+from kstock.broker import Broker, Message
+from kstock.broker.channels import (
+    ACCOUNT_PREFIX,
+    IDENTITY_REVOKED,
+    ORDERBOOK_PREFIX,
+    PORTFOLIO_CHANGED,
+    PRICE_PREFIX,
+    TICKS,
+)
 from kstock.config import Settings
 from kstock.errors import UnauthorizedError
 from kstock.identity.principal import Principal
-from kstock.identity.revocation import REVOKED_CHANNEL, Ended
+from kstock.identity.revocation import Ended
 from kstock.market.snapshot import MarketSnapshot
 from kstock.screener.table import Tick
-from kstock.stream.accounts import CHANNEL_PREFIX as ACCOUNT_CHANNEL_PREFIX
 from kstock.stream.accounts import AccountWatcher
-from kstock.stream.broker import Broker, Message
 from kstock.stream.budget import StreamBudget
 from kstock.stream.connection import Connection
-from kstock.stream.portfolios import PORTFOLIO_CHANGED_CHANNEL, PortfolioWatcher
+from kstock.stream.portfolios import PortfolioWatcher
 from kstock.stream.protocol import Clock, CloseCode, Kind, message, update_frame
 from kstock.stream.wire import Prepared
 
 log = structlog.get_logger("kstock.stream.hub")
 
-TICKS_CHANNEL: Final = "ticks"
 _HEARTBEAT_TICK_S: Final = 1.0  # heartbeats go out in this many slices of the connections per interval
 
 
 _CHANNELS: dict[tuple[Kind, str], str] = {}
+_PREFIXES: Final = {Kind.PRICE: PRICE_PREFIX, Kind.ORDERBOOK: ORDERBOOK_PREFIX}
 
 
 class Room:
@@ -101,7 +108,7 @@ def channel_of(kind: Kind, code: str) -> str:
     """``price:005930``; one shared string per channel, however many connections hold it."""
     channel = _CHANNELS.get((kind, code))
     if channel is None:
-        channel = _CHANNELS[(kind, code)] = f"{kind.value}:{code}"
+        channel = _CHANNELS[(kind, code)] = _PREFIXES[kind] + code
     return channel
 
 
@@ -163,7 +170,7 @@ class Hub:
 
     async def start(self) -> None:
         self.broker.set_handler(self.on_message)
-        await self.broker.subscribe(TICKS_CHANNEL, PORTFOLIO_CHANGED_CHANNEL, REVOKED_CHANNEL)
+        await self.broker.subscribe(TICKS, PORTFOLIO_CHANGED, IDENTITY_REVOKED)
         self._tasks = [
             asyncio.create_task(self._every(self.window_s, self.flush), name="stream-flush"),
             asyncio.create_task(self._every(self._heartbeat_tick_s, self.heartbeat), name="stream-heartbeat"),
@@ -195,18 +202,18 @@ class Hub:
     def on_message(self, received: Message) -> None:
         """Called by the broker for every message of a subscribed channel; O(1) except for ticks."""
         channel = received.channel
-        if channel == TICKS_CHANNEL:
+        if channel == TICKS:
             self._apply_ticks(received.data)
             return
-        if channel == PORTFOLIO_CHANGED_CHANNEL:
+        if channel == PORTFOLIO_CHANGED:
             portfolio_id = received.data.decode()
             for listener in self.portfolio_listeners:
                 listener(portfolio_id)
             return
-        if channel == REVOKED_CHANNEL:
+        if channel == IDENTITY_REVOKED:
             self._revoked(received.data)
             return
-        if channel.startswith(ACCOUNT_CHANNEL_PREFIX):
+        if channel.startswith(ACCOUNT_PREFIX):
             if self.accounts is not None:
                 self._blocked.update(self.accounts.deliver(received))
             return

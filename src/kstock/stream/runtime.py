@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import HTTPConnection
 
+from kstock.broker import create_broker
 from kstock.config import Settings
 from kstock.identity.dependencies import IdentityCache, recheck_principal
 from kstock.identity.principal import Principal
@@ -23,7 +24,6 @@ from kstock.market.snapshot import MarketSnapshot
 from kstock.portfolio.cache import PortfolioCache
 from kstock.stream import metrics
 from kstock.stream.accounts import AccountWatcher
-from kstock.stream.broker import create_broker
 from kstock.stream.budget import StreamBudget
 from kstock.stream.hub import Hub
 from kstock.stream.portfolios import PortfolioWatcher

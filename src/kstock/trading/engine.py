@@ -31,10 +31,9 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from kstock.broker import Broker
 from kstock.config import Settings
-from kstock.feed.sim.records import Step, Trade
-from kstock.feed.sim.session import Phase
-from kstock.stream.broker import Broker
+from kstock.sources import Phase, Step, Trade
 from kstock.trading import events
 from kstock.trading.costs import Side
 from kstock.trading.models import TradingAccount, TradingOrder, TradingPosition

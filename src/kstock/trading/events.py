@@ -15,15 +15,11 @@ import orjson
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kstock.stream.broker import Broker
+from kstock.broker import Broker, channels
 
 log = structlog.get_logger("kstock.trading.events")
 
 _PENDING = "trading_events"
-
-
-def account_channel(account_id: uuid.UUID | str) -> str:
-    return f"account:{account_id}"
 
 
 def emit(session: AsyncSession, account_id: uuid.UUID, event: str, data: dict[str, Any]) -> None:
@@ -41,6 +37,6 @@ async def publish(broker: Broker | None, events: list[tuple[uuid.UUID, dict[str,
     if broker is None or not events:
         return
     try:
-        await broker.publish_many([(account_channel(account_id), orjson.dumps(data)) for account_id, data in events])
+        await broker.publish_many([(channels.account(account_id), orjson.dumps(data)) for account_id, data in events])
     except Exception as exc:
         log.warning("trading_events_not_published", error=str(exc), events=len(events))

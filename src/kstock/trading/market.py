@@ -20,14 +20,11 @@ from typing import Any
 
 import orjson
 
-from kstock.feed.sim.records import OrderBook
-from kstock.feed.sim.session import CLOSE, Phase, next_trading_day, session_phase
-from kstock.kit.calendar import KST, is_trading_day
+from kstock.broker import Broker, channels
+from kstock.kit.calendar import CLOSE, KST, Phase, is_trading_day, next_trading_day, session_phase
 from kstock.kit.clock import utcnow
 from kstock.market.snapshot import MarketSnapshot
-from kstock.stream.broker import Broker
-
-FEED_STATUS_CHANNEL = "feed.status"
+from kstock.sources import OrderBook, QuoteSource
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +66,7 @@ def _time(text: str | None, default: dt.datetime) -> dt.datetime:
 
 
 def parse_book(code: str, data: bytes, phase: Phase | None = None) -> OrderBook:
-    """An ``orderbook_update``'s data as the simulator's :class:`OrderBook` (``phase`` overrides a stale one)."""
+    """An ``orderbook_update``'s data as the source's :class:`OrderBook` (``phase`` overrides a stale one)."""
     raw = orjson.loads(data)
     book_phase = Phase(raw.get("phase") or Phase.CLOSED)
     return OrderBook(
@@ -108,7 +105,7 @@ class MarketView:
     async def feed_status(self) -> dict[str, Any] | None:
         if self.broker is None:
             return None
-        message = await self.broker.latest(FEED_STATUS_CHANNEL)
+        message = await self.broker.latest(channels.FEED_STATUS)
         return None if message is None else dict(orjson.loads(message.data))
 
     async def quote(self, code: str, market: str) -> Quote:
@@ -121,8 +118,8 @@ class MarketView:
             phase = session_phase(market_time)
         book_message = price_message = None
         if self.broker is not None:
-            book_message = await self.broker.latest(f"orderbook:{code}")
-            price_message = await self.broker.latest(f"price:{code}")
+            book_message = await self.broker.latest(channels.ORDERBOOK_PREFIX + code)
+            price_message = await self.broker.latest(channels.PRICE_PREFIX + code)
         if book_message is not None:
             book = parse_book(code, book_message.data, phase)
         else:
@@ -147,9 +144,9 @@ def _book_mid(book: OrderBook) -> int | None:
     return None
 
 
-def quote_from_simulator(simulator: Any, code: str, market: str, now: dt.datetime) -> Quote:
+def quote_from_simulator(simulator: QuoteSource, code: str, market: str, now: dt.datetime) -> Quote:
     """The simulator's own view of ``code`` (the feed process): its book, its base price and its last trade."""
-    book: OrderBook = simulator.book(code)
+    book = simulator.book(code)
     last = simulator.last_trade(code)
     base = simulator.base_price(code)
     return Quote(code, market, book, base, last.price if last else base, now, fed=True)

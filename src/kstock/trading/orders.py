@@ -21,8 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from kstock.feed.sim.session import Phase
 from kstock.kit.krx import is_on_tick, price_limits, round_down_to_tick, round_up_to_tick, tick_size
+from kstock.sources import Phase
 from kstock.trading.costs import Side
 
 __all__ = [

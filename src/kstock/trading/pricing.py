@@ -2,7 +2,7 @@
 
 :func:`price_order` previews a valid :class:`kstock.trading.orders.Order` (it raises
 :class:`kstock.trading.orders.InvalidOrderError` with the problems of an invalid one) against a
-:class:`kstock.feed.sim.records.OrderBook`:
+:class:`kstock.sources.OrderBook`:
 
 - Continuous trading: a buy takes the ask levels lowest first (a sell the bids, highest first) level by level, a
   limit order only the levels at or better than its limit. What the visible book (10 levels) cannot fill rests on
@@ -42,10 +42,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Final
 
-from kstock.feed.sim.records import OrderBook
-from kstock.feed.sim.session import Phase
 from kstock.kit.krx import price_limits
 from kstock.kit.numbers import rounded
+from kstock.sources import OrderBook, Phase
 from kstock.trading.costs import DEFAULT_SCHEDULE, Costs, CostSchedule, Side, net_cash_change, trade_costs
 from kstock.trading.orders import InvalidOrderError, Order, OrderType, TimeInForce, validate_order
 
@@ -314,7 +313,7 @@ def match_limit_order(
     """The fill a print of ``trade_qty`` shares at ``trade_price`` gives a resting order, or None.
 
     ``limit`` None is a market order waiting for an auction. ``auction`` says the print is a single-price auction
-    (phase pre_open or closing_auction on :class:`kstock.feed.sim.records.Trade`). ``participation_pct`` caps the
+    (phase pre_open or closing_auction on :class:`kstock.sources.Trade`). ``participation_pct`` caps the
     fill at that share of the print (rounded down).
     """
     if remaining <= 0 or trade_qty <= 0:

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from sqlalchemy import select, update
 
-from kstock.feed.sim.records import MinuteBar
 from kstock.kit.clock import as_utc, utcnow
 from kstock.market.models import Instrument
+from kstock.sources import MinuteBar
 from kstock.trading import events
 from kstock.trading.costs import Side
 from kstock.trading.market import MarketView, quote_from_simulator

@@ -15,9 +15,11 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from kstock.sources import BOOK_LEVELS
+
 __all__ = ["LEVELS", "Books", "Fills"]
 
-LEVELS: Final = 10
+LEVELS: Final = BOOK_LEVELS
 _LEVEL = np.arange(LEVELS, dtype=np.int64)
 _SLOPE = 1.0 + 0.08 * _LEVEL  # deeper levels rest a little more than the touch
 

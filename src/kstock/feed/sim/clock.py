@@ -19,8 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Final
 
-from kstock.feed.sim.session import CLOSE, OPEN, PRE_OPEN, next_trading_day, session_time
-from kstock.kit.calendar import KST, is_trading_day
+from kstock.kit.calendar import CLOSE, KST, OPEN, PRE_OPEN, is_trading_day, next_trading_day, session_time
 
 __all__ = ["DEMO_DAY_START", "SimClock"]
 

@@ -20,8 +20,8 @@ import numpy.typing as npt
 
 from kstock.feed.sim.book import Books
 from kstock.feed.sim.grid import indices_of, prices_at
+from kstock.feed.sim.instrument import Instrument
 from kstock.feed.sim.profile import draw_profile
-from kstock.feed.sim.records import Instrument
 from kstock.feed.sim.timeline import SECOND
 from kstock.kit.krx import price_limits_array, tick_sizes
 

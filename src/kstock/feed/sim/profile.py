@@ -14,7 +14,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from kstock.feed.sim.records import Instrument
+from kstock.feed.sim.instrument import Instrument
 from kstock.kit.krx import Market
 
 __all__ = ["Profile", "draw_profile"]

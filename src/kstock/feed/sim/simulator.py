@@ -20,15 +20,14 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from kstock.feed.sim.bars import BarBuilder
 from kstock.feed.sim.book import LEVELS
 from kstock.feed.sim.engine import Engine, Prints
 from kstock.feed.sim.grid import prices_at
-from kstock.feed.sim.records import DailyBar, Instrument, Level, MinuteBar, OrderBook, Step, Trade
-from kstock.feed.sim.session import Phase
+from kstock.feed.sim.instrument import Instrument
 from kstock.feed.sim.timeline import day_of, micros, next_boundary
-from kstock.kit.calendar import KST
+from kstock.kit.calendar import KST, Phase
 from kstock.kit.numbers import rounded
+from kstock.sources import BarBuilder, DailyBar, Level, MinuteBar, OrderBook, Step, Trade
 
 __all__ = ["Simulator", "simulate"]
 

@@ -12,8 +12,16 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
 
-from kstock.feed.sim.session import CLOSE, CLOSING_AUCTION, OPEN, PRE_OPEN, Phase, next_trading_day, session_time
-from kstock.kit.calendar import is_trading_day
+from kstock.kit.calendar import (
+    CLOSE,
+    CLOSING_AUCTION,
+    OPEN,
+    PRE_OPEN,
+    Phase,
+    is_trading_day,
+    next_trading_day,
+    session_time,
+)
 
 __all__ = ["SECOND", "SessionDay", "day_of", "micros", "next_boundary"]
 
@@ -45,7 +53,7 @@ class SessionDay:
     close: int
 
     def phase(self, t: int) -> Phase:
-        """:func:`kstock.feed.sim.session.session_phase` for an instant of this day."""
+        """:func:`kstock.kit.calendar.session_phase` for an instant of this day."""
         if not self.trading or t < self.pre_open or t >= self.close:
             return Phase.CLOSED
         if t < self.open:

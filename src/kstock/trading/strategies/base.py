@@ -6,7 +6,7 @@ strategy keeps its own state per stock and answers with the signals that bar's c
 
 - A bar for a stock the strategy was not configured with is ignored (no signals).
 - Odd data raises :class:`StrategyError` and nothing else, so the engine can catch it and disable the strategy: a bar
-  that is not a :class:`~kstock.feed.sim.records.MinuteBar` or :class:`~kstock.feed.sim.records.DailyBar`, a bar
+  that is not a :class:`~kstock.sources.MinuteBar` or :class:`~kstock.sources.DailyBar`, a bar
   whose code differs from the one it is fed for, a price that is not a positive integer, a bar not strictly after
   the stock's previous one, minute and daily bars mixed for one stock. Any other failure inside a strategy comes
   out as a :class:`StrategyError` too (with the original as its cause).
@@ -24,7 +24,7 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from kstock.feed.sim.records import DailyBar, MinuteBar
+from kstock.sources import DailyBar, MinuteBar
 
 __all__ = [
     "Bar",

@@ -1,5 +1,5 @@
-"""What goes into the simulated market and what comes out of it: instruments, trades (체결), order books (호가),
-minute and daily bars, and the record of one simulation step.
+"""What a market source produces and its consumers read: trades (체결), order books (호가) of ten levels a side,
+minute and daily bars, the record of one step of the source, and the session phase each carries.
 
 Prices and amounts are KRW integers; times are aware datetimes in Seoul (KST).
 """
@@ -8,31 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Final
 
-from kstock.feed.sim.session import Phase
-from kstock.kit.krx import Market
+from kstock.kit.calendar import Phase
 
-__all__ = ["DailyBar", "Instrument", "MinuteBar", "OrderBook", "Step", "Trade"]
+__all__ = ["BOOK_LEVELS", "DailyBar", "Level", "MinuteBar", "OrderBook", "Phase", "Step", "Trade"]
+
+BOOK_LEVELS: Final = 10
+"""Price levels an order book shows on each side, at most."""
 
 Level = tuple[int, int]
-
-
-@dataclass(frozen=True, slots=True)
-class Instrument:
-    """What the simulator needs to know about one listed stock."""
-
-    code: str
-    market: str  # "KOSPI" | "KOSDAQ" | "KONEX"
-    previous_close: int  # KRW, the base price of the first simulated day
-    shares_outstanding: int | None = None  # weights activity: large caps trade more
-
-    def __post_init__(self) -> None:
-        if self.market not in tuple(Market):
-            raise ValueError(f"{self.code}: unknown market {self.market!r}")
-        if self.previous_close <= 0:
-            raise ValueError(f"{self.code}: previous close must be positive")
-        if self.shares_outstanding is not None and self.shares_outstanding <= 0:
-            raise ValueError(f"{self.code}: shares outstanding must be positive")
+"""(price, quantity) of one level of a book."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +38,7 @@ class Trade:
 
 @dataclass(frozen=True, slots=True)
 class OrderBook:
-    """The ten best price levels on each side; fewer near a limit price or after a sweep."""
+    """The :data:`BOOK_LEVELS` (ten) best price levels on each side; fewer near a limit price or after a sweep."""
 
     code: str
     asks: tuple[Level, ...]  # (price, quantity), lowest first
@@ -93,7 +79,7 @@ class DailyBar:
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """What one advance of the simulated clock produced, in time order."""
+    """What one advance of the source's clock produced, in time order."""
 
     trades: list[Trade]
     books: list[OrderBook]  # the latest book of every stock whose book changed

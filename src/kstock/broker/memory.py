@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from kstock.stream.broker import Broker, BrokerUnavailableError, Message
+from kstock.broker.base import Broker, BrokerUnavailableError, Message
 
 
 class MemoryBroker(Broker):

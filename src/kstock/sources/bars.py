@@ -1,4 +1,4 @@
-"""Minute and daily bars built from the tape.
+"""Minute and daily bars built from the tape, the same for every source.
 
 :class:`BarBuilder` takes trades in time order and turns them into one-minute OHLCV bars per stock (a minute
 ``[hh:mm:00, hh:mm+1:00)``; the 15:30 closing print makes a 15:30 bar) and, at the close, one daily bar per stock
@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Final
 
-from kstock.feed.sim.records import DailyBar, MinuteBar, Trade
+from kstock.sources.records import DailyBar, MinuteBar, Trade
 
 __all__ = ["BarBuilder"]
 

@@ -2,10 +2,12 @@
 
 One small interface, two backends chosen by URL:
 
-* ``None`` or ``memory://`` -- :class:`~kstock.stream.memory_broker.MemoryBroker`, everything in this process
+* ``None`` or ``memory://`` -- :class:`~kstock.broker.memory.MemoryBroker`, everything in this process
   (``kstock serve --demo``);
-* ``redis://``, ``rediss://`` or ``unix://`` -- :class:`~kstock.stream.redis_broker.RedisBroker`, Redis pub/sub
+* ``redis://``, ``rediss://`` or ``unix://`` -- :class:`~kstock.broker.redis.RedisBroker`, Redis pub/sub
   between N API instances and one feed process.
+
+Channel names are :mod:`kstock.broker.channels`.
 
 Each broker has one consumer, its handler (the hub of the API instance), and holds at most one subscription per
 channel: the hub counts its own WebSocket clients and subscribes a channel when the first one wants it.
@@ -32,7 +34,7 @@ import structlog
 
 from kstock.errors import ServiceUnavailableError
 
-log = structlog.get_logger("kstock.stream.broker")
+log = structlog.get_logger("kstock.broker")
 
 HANDLER_ERROR_LOG_INTERVAL_S: Final = 1.0
 MAX_EPOCH: Final = 2**53  # epochs stay exact as a JSON number in JavaScript
@@ -172,11 +174,11 @@ def create_broker(url: str | None, *, prefix: str = "kstock:") -> Broker:
     and ``unix://``. ``prefix`` namespaces the Redis channels and keys of one deployment. Nothing connects before
     :meth:`Broker.start`."""
     if url is None or url == "" or url.startswith("memory://"):
-        from kstock.stream.memory_broker import MemoryBroker
+        from kstock.broker.memory import MemoryBroker
 
         return MemoryBroker(prefix=prefix)
     if url.startswith(("redis://", "rediss://", "unix://")):
-        from kstock.stream.redis_broker import RedisBroker
+        from kstock.broker.redis import RedisBroker
 
         return RedisBroker(url, prefix=prefix)
     scheme = url.split("://", 1)[0] if "://" in url else url

@@ -20,7 +20,7 @@ ends the connection. Messages published while a subscriber was disconnected are 
 nothing); subscribers see it as a sequence gap and take a fresh snapshot.
 
 Publishing uses a separate pooled client: one immediate retry on a broken connection (a pooled connection dies
-with a Redis restart), short timeouts, and :class:`~kstock.stream.broker.BrokerUnavailableError` when Redis does
+with a Redis restart), short timeouts, and :class:`~kstock.broker.BrokerUnavailableError` when Redis does
 not take the message.
 
 The subscription connection speaks RESP2 unless the URL sets ``protocol``: with RESP3, redis-py hands every
@@ -47,9 +47,9 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
-from kstock.stream.broker import Broker, BrokerUnavailableError, Message
+from kstock.broker.base import Broker, BrokerUnavailableError, Message
 
-log = structlog.get_logger("kstock.stream.broker")
+log = structlog.get_logger("kstock.broker")
 
 SUBSCRIBE_CHUNK: Final = 1000  # channels per SUBSCRIBE / UNSUBSCRIBE command
 _CONNECTION_ERRORS: Final = (RedisError, OSError, TimeoutError)
@@ -66,7 +66,7 @@ class _Awaiting:
 
 
 class RedisBroker(Broker):
-    """Redis pub/sub behind :class:`~kstock.stream.broker.Broker`."""
+    """Redis pub/sub behind :class:`~kstock.broker.Broker`."""
 
     def __init__(
         self,
