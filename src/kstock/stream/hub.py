@@ -33,7 +33,7 @@ from kstock.errors import UnauthorizedError
 from kstock.identity.principal import Principal
 from kstock.identity.revocation import REVOKED_CHANNEL, Ended
 from kstock.market.snapshot import MarketSnapshot
-from kstock.screener.table import Tick
+from kstock.market.table import Tick
 from kstock.stream.accounts import CHANNEL_PREFIX as ACCOUNT_CHANNEL_PREFIX
 from kstock.stream.accounts import AccountWatcher
 from kstock.stream.broker import Broker, Message
