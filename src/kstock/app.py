@@ -20,6 +20,7 @@ from kstock.api import mount_v1
 from kstock.config import Settings, get_settings
 from kstock.db import migrate
 from kstock.db.engine import create_engine, create_sessionmaker
+from kstock.gateway.audit import audit_event
 from kstock.gateway.compression import CompressionMiddleware
 from kstock.gateway.docs import mount_docs
 from kstock.gateway.errors import install_error_handlers
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.limit_store = limit_store
         app.state.rate_limiter = RateLimiter(settings, limit_store)
         app.state.throttle = BruteForceGuard(settings, limit_store)
+        app.state.audit = audit_event  # identity records its events through it
         refresher: asyncio.Task[None] | None = None
         # Requests allocate many short-lived objects; the default gen-0 threshold (700) runs a collection every
         # few requests and shows up as tail latency. Reference counting frees almost all of them anyway.
