@@ -21,6 +21,7 @@ from kstock.kit.responses import JSONResponse
 from kstock.kit.validators import STOCK_CODE_PATTERN, StrictUUID
 from kstock.market.dependencies import SnapshotDep
 from kstock.portfolio import service
+from kstock.portfolio.events import announce_change
 from kstock.portfolio.schemas import (
     HoldingIn,
     HoldingOut,
@@ -35,7 +36,6 @@ from kstock.portfolio.schemas import (
     TransactionList,
     TransactionOut,
 )
-from kstock.stream.portfolios import announce_change
 
 router = APIRouter(prefix="/portfolios", tags=["portfolios"])
 

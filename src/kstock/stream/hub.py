@@ -34,12 +34,13 @@ from kstock.identity.principal import Principal
 from kstock.identity.revocation import REVOKED_CHANNEL, Ended
 from kstock.market.snapshot import MarketSnapshot
 from kstock.market.table import Tick
+from kstock.portfolio.events import PORTFOLIO_CHANGED_CHANNEL
 from kstock.stream.accounts import CHANNEL_PREFIX as ACCOUNT_CHANNEL_PREFIX
 from kstock.stream.accounts import AccountWatcher
 from kstock.stream.broker import Broker, Message
 from kstock.stream.budget import StreamBudget
 from kstock.stream.connection import Connection
-from kstock.stream.portfolios import PORTFOLIO_CHANGED_CHANNEL, PortfolioWatcher
+from kstock.stream.portfolios import PortfolioWatcher
 from kstock.stream.protocol import Clock, CloseCode, Kind, message, update_frame
 from kstock.stream.wire import Prepared
 

@@ -3,8 +3,8 @@
 Each instance values the portfolios its own clients watch: holdings are read once from the database (the owner
 check is the same query), prices come from the market snapshot that the feed's ticks keep current, and a
 portfolio is revalued at the end of a batching window in which one of its stocks traded. A write to the
-portfolio (a transaction, a holding edited) is announced on ``portfolio.changed`` after its commit, and every
-instance watching it reloads the holdings.
+portfolio (a transaction, a holding edited) is announced on ``portfolio.changed`` after its commit
+(:mod:`kstock.portfolio.events`), and every instance watching it reloads the holdings.
 """
 
 from __future__ import annotations
@@ -16,22 +16,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from kstock.db.session import after_commit
 from kstock.identity.principal import Principal
 from kstock.market.snapshot import MarketSnapshot
-from kstock.portfolio.cache import PortfolioCache
 from kstock.portfolio.service import HoldingRow, PortfolioNotFoundError, portfolios_with_holdings, value_holdings
-from kstock.stream.broker import Broker
 from kstock.stream.connection import Connection
 from kstock.stream.protocol import Clock, message, portfolio_frame
 from kstock.stream.watches import CodeIndex
 from kstock.stream.wire import Prepared
 
 log = structlog.get_logger("kstock.stream.portfolios")
-
-PORTFOLIO_CHANGED_CHANNEL = "portfolio.changed"
 
 
 @dataclass(eq=False)
@@ -153,18 +148,3 @@ class PortfolioWatcher:
                 if not connection.offer(("portfolio", watch.portfolio_id), frame):
                     blocked.append(connection)
         return blocked
-
-
-def announce_change(
-    session: AsyncSession, broker: Broker | None, cache: PortfolioCache | None, portfolio_id: uuid.UUID
-) -> None:
-    """After the session commits: drop this instance's cached copy at once (a client reads its own write), then
-    tell every instance (their caches, their live P&L subscribers)."""
-
-    async def publish() -> None:
-        if cache is not None:
-            cache.invalidate(portfolio_id)
-        if broker is not None:
-            await broker.publish(PORTFOLIO_CHANGED_CHANNEL, str(portfolio_id).encode())
-
-    after_commit(session, publish)
