@@ -8,6 +8,7 @@ import gc
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Final
 
 import structlog
 from fastapi import FastAPI
@@ -39,8 +40,12 @@ from kstock.market.snapshot import MarketSnapshot
 from kstock.portfolio.cache import PortfolioCache
 from kstock.stream.endpoint import StreamRoute
 from kstock.stream.runtime import stream_runtime
+from kstock.trading import startup as trading_startup
 
 log = structlog.get_logger("kstock.app")
+
+# Each domain's check of its own settings, run with the configuration's checks before anything starts.
+STARTUP_CHECKS: Final = (trading_startup.check_settings,)
 
 # Response headers a browser script on an allowed origin may read.
 CORS_EXPOSED_HEADERS = [
@@ -84,7 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """
     settings = settings or get_settings()
     settings.use_development_secret()
-    settings.check_for_startup()
+    settings.check_for_startup(*STARTUP_CHECKS)
     configure_logging(settings)
 
     @asynccontextmanager
