@@ -33,11 +33,11 @@ from bench.loadgen import LoadResult, machine, median_round, percentile, run_cli
 from bench.server import LOAD_TEST_ENV, Server, server_process
 from kstock.config import Settings
 from kstock.db.engine import create_engine
+from kstock.market.fields import BY_NAME, Kind
 from kstock.market.snapshot import MarketSnapshot
+from kstock.market.table import ScreenTable
 from kstock.screener.engine import ScreenRun, compile_screen, run
-from kstock.screener.fields import BY_NAME, Kind
 from kstock.screener.schemas import SPEC_EXAMPLE, ScreenDefinition
-from kstock.screener.table import ScreenTable
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/kstock_bench_screen"
 PER_PAGE = 50

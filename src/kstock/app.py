@@ -8,6 +8,7 @@ import gc
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Final
 
 import structlog
 from fastapi import FastAPI
@@ -20,6 +21,7 @@ from kstock.api import mount_v1
 from kstock.config import Settings, get_settings
 from kstock.db import migrate
 from kstock.db.engine import create_engine, create_sessionmaker
+from kstock.gateway.audit import audit_event
 from kstock.gateway.compression import CompressionMiddleware
 from kstock.gateway.docs import mount_docs
 from kstock.gateway.errors import install_error_handlers
@@ -38,8 +40,12 @@ from kstock.market.snapshot import MarketSnapshot
 from kstock.portfolio.cache import PortfolioCache
 from kstock.stream.endpoint import StreamRoute
 from kstock.stream.runtime import stream_runtime
+from kstock.trading import startup as trading_startup
 
 log = structlog.get_logger("kstock.app")
+
+# Each domain's check of its own settings, run with the configuration's checks before anything starts.
+STARTUP_CHECKS: Final = (trading_startup.check_settings,)
 
 # Response headers a browser script on an allowed origin may read.
 CORS_EXPOSED_HEADERS = [
@@ -83,7 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """
     settings = settings or get_settings()
     settings.use_development_secret()
-    settings.check_for_startup()
+    settings.check_for_startup(*STARTUP_CHECKS)
     configure_logging(settings)
 
     @asynccontextmanager
@@ -107,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.limit_store = limit_store
         app.state.rate_limiter = RateLimiter(settings, limit_store)
         app.state.throttle = BruteForceGuard(settings, limit_store)
+        app.state.audit = audit_event  # identity records its events through it
         refresher: asyncio.Task[None] | None = None
         # Requests allocate many short-lived objects; the default gen-0 threshold (700) runs a collection every
         # few requests and shows up as tail latency. Reference counting frees almost all of them anyway.

@@ -6,12 +6,12 @@ import math
 import os
 import secrets
 from collections import Counter
+from collections.abc import Callable
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Final
 
-import orjson
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -224,15 +224,13 @@ class Settings(BaseSettings):
             return None
         return Path(path.split("?", 1)[0])
 
-    def check_for_startup(self) -> None:
-        """Refuse settings that must never reach production, and settings that could only fail later."""
-        if self.trading_costs:
-            from kstock.trading.costs import CostSchedule
+    def check_for_startup(self, *checks: Callable[[Settings], None]) -> None:
+        """Refuse settings that must never reach production, and settings that could only fail later.
 
-            try:
-                CostSchedule.from_mapping(orjson.loads(self.trading_costs))
-            except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
-                raise ConfigurationError(f"KSTOCK_TRADING_COSTS is not a valid cost schedule: {exc}") from exc
+        ``checks`` are the domains' checks of their own settings (``kstock.app.STARTUP_CHECKS``), run first; each
+        raises :class:`ConfigurationError`. The configuration imports no domain."""
+        for check in checks:
+            check(self)
         if self.env is Environment.PRODUCTION:
             secret = self.secret_key.get_secret_value()
             if secret == DEFAULT_SECRET_KEY or not strong_secret(secret):

@@ -108,6 +108,14 @@ async def test_serve_refuses_production_with_default_secret(
     assert "KSTOCK_SECRET_KEY" in result.output
 
 
+async def test_serve_refuses_a_bad_cost_schedule(monkeypatch: pytest.MonkeyPatch, db_factory: DatabaseFactory) -> None:
+    # Trading checks its own setting; serve runs that check before any worker starts.
+    monkeypatch.setenv("KSTOCK_TRADING_COSTS", '{"taxes": [{"market": "NYSE"}]}')
+    result = await run(monkeypatch, await db_factory.url("cli_serve_costs"), "serve")
+    assert result.exit_code == 2
+    assert "KSTOCK_TRADING_COSTS is not a valid cost schedule" in result.output
+
+
 async def test_users_create_admin(monkeypatch: pytest.MonkeyPatch, db_factory: DatabaseFactory) -> None:
     url = await db_factory.url("cli_admin")
     monkeypatch.setenv("KSTOCK_ADMIN_PASSWORD", "a-long-admin-passphrase")

@@ -20,11 +20,11 @@ from sqlalchemy import insert, text
 
 from kstock.db import migrate
 from kstock.db.engine import create_engine
+from kstock.market.fields import BY_NAME
 from kstock.market.figures import PRICE_BASE_COLUMNS, price_dependent
 from kstock.market.indicators import recompute_indicators
 from kstock.market.models import DailyBar, Instrument
-from kstock.screener.fields import BY_NAME
-from kstock.screener.table import ScreenTable
+from kstock.market.table import ScreenTable
 from tests.conftest import DatabaseFactory
 from tests.market.test_indicators import bar, daily, instrument
 

@@ -8,8 +8,8 @@ import datetime as dt
 import uuid
 from contextlib import AsyncExitStack
 
+from kstock.market.table import Tick
 from kstock.portfolio.cache import PortfolioCache
-from kstock.screener.table import Tick
 from tests.conftest import REDIS_URL, DatabaseFactory
 from tests.identity.conftest import Live, make_account, running
 from tests.portfolio.conftest import detail, new_portfolio, trade

@@ -226,6 +226,15 @@ def test_a_peak_reached_twice_keeps_its_first_date() -> None:
     assert result.max_drawdown_pct == round((1 - 636 / 1_307) * 100, 2) == 51.34
 
 
+def test_max_drawdown_is_the_exact_fall_rounded_once() -> None:
+    # 1,280 -> 1,000 is exactly 280 / 1,280 = 21.875%: a half-way figure, rounded to 21.88. The float index reaches
+    # it as 0.218749999..., which rounded to 21.87.
+    prices = [1_200, 1_280, 1_000]
+    days = [d(3, 4 + i) for i in range(len(prices))]
+    result = performance([buy(days[0], A, 1, 1_200)], {A: list(zip(days, prices, strict=True))}, days[-1])
+    assert (result.max_drawdown_pct, result.peak_date, result.trough_date) == (21.88, days[1], days[2])
+
+
 def test_max_drawdown_when_the_index_never_falls() -> None:
     days = [d(6, 3), d(6, 4), d(6, 5)]
     closes = {A: list(zip(days, [10_000, 10_000, 10_500], strict=True))}

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from kstock.identity.principal import Tier
+from kstock.market.table import Tick
 from kstock.portfolio.models import PortfolioTransaction
-from kstock.screener.table import Tick
 from tests.identity.conftest import Live, assert_error, make_account
 from tests.portfolio.conftest import detail, new_portfolio, trade
 

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from kstock.market.fields import CATEGORY_FIELDS, FLAG_FIELDS, NUMERIC_FIELDS, SORTABLE
 from kstock.market.snapshot import MarketSnapshot
 from kstock.screener.engine import compile_screen, run, select_rows
-from kstock.screener.fields import CATEGORY_FIELDS, FLAG_FIELDS, NUMERIC_FIELDS, SORTABLE
 from kstock.screener.schemas import ScreenDefinition
 
 Row = dict[str, Any]

@@ -10,9 +10,9 @@ import pytest_asyncio
 from kstock.config import Settings
 from kstock.db.engine import create_engine
 from kstock.market.snapshot import MarketSnapshot
+from kstock.market.table import Tick
 from kstock.screener.engine import compile_screen, run, select_rows
 from kstock.screener.schemas import ScreenDefinition
-from kstock.screener.table import Tick
 from tests.conftest import DatabaseFactory
 from tests.seed import TTM_EPS, seed_market
 

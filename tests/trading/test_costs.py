@@ -223,10 +223,11 @@ def test_default_rates_match_integer_arithmetic(amount: int) -> None:
 
 
 def test_a_bad_cost_schedule_stops_the_server_at_start() -> None:
+    from kstock.app import create_app
     from kstock.config import ConfigurationError, Settings
 
     with pytest.raises(ConfigurationError, match="KSTOCK_TRADING_COSTS"):
-        Settings(trading_costs='{"taxes": [{"market": "NYSE"}]}').check_for_startup()
+        create_app(Settings(trading_costs='{"taxes": [{"market": "NYSE"}]}'))
     with pytest.raises(ConfigurationError, match="KSTOCK_TRADING_COSTS"):
-        Settings(trading_costs="not json").check_for_startup()
-    Settings(trading_costs='{"commissions": [{"effective": "2020-01-01", "rate_pct": "0.01"}]}').check_for_startup()
+        create_app(Settings(trading_costs="not json"))
+    create_app(Settings(trading_costs='{"commissions": [{"effective": "2020-01-01", "rate_pct": "0.01"}]}'))

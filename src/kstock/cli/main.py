@@ -185,6 +185,7 @@ def serve(
 
     import uvicorn
 
+    from kstock.app import STARTUP_CHECKS
     from kstock.cli.server import uvicorn_options
     from kstock.market.demo import database_is_empty, generate_demo
 
@@ -198,7 +199,7 @@ def serve(
     try:
         # Before the workers start, so that they all read the one development key rather than each making its own.
         settings.use_development_secret()
-        settings.check_for_startup()
+        settings.check_for_startup(*STARTUP_CHECKS)
     except ConfigurationError as exc:
         console.print(f"[red]refusing to start:[/] {exc}")
         raise typer.Exit(code=2) from exc

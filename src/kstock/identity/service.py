@@ -1,7 +1,9 @@
 """Identity rules: accounts, sessions (access JWT + rotating refresh tokens), API keys, admin changes.
 
 Functions that face clients take an :class:`AuthContext`: the brute-force guard and the audit log key on the
-request (client address, request id), and logout and admin changes reach this instance's caches.
+request (client address, request id), and logout and admin changes reach this instance's caches. The guard and
+the audit log are the gateway's (``app.state.throttle``, ``app.state.audit``); identity names only what it calls
+(:class:`LoginThrottle`, :class:`AuditRecorder`), so it sits below the gateway, which resolves principals with it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import structlog
 from email_validator import EmailNotValidError, validate_email
@@ -25,8 +27,6 @@ from kstock.broker.channels import IDENTITY_REVOKED
 from kstock.config import Settings
 from kstock.db.session import after_commit
 from kstock.errors import ConflictError, ForbiddenError, NotFoundError, UnauthorizedError, ValidationError
-from kstock.gateway.audit import audit_event
-from kstock.gateway.throttle import BruteForceGuard
 from kstock.identity import repository
 from kstock.identity.dependencies import WWW_AUTHENTICATE, IdentityCache
 from kstock.identity.models import ApiKey, RefreshToken, User
@@ -64,13 +64,42 @@ class ApiKeyNotFoundError(NotFoundError):
     default_message = "API key not found"
 
 
+class LoginThrottle(Protocol):
+    """The brute-force guard (``app.state.throttle``, :class:`kstock.gateway.throttle.BruteForceGuard`): the
+    checks raise a 429 once an allowance is spent."""
+
+    async def check_login(self, request: Request, email: str) -> None: ...
+
+    async def login_failed(self, request: Request, email: str) -> None: ...
+
+    async def check_registration(self, request: Request) -> None: ...
+
+    async def registered(self, request: Request) -> None: ...
+
+
+class AuditRecorder(Protocol):
+    """Records an event of this request in the audit log (``app.state.audit``,
+    :func:`kstock.gateway.audit.audit_event`); never raises."""
+
+    async def __call__(
+        self,
+        request: Request,
+        event: str,
+        *,
+        principal: Principal | None = None,
+        status: int | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class AuthContext:
     """What the rules need from the running instance, for one request."""
 
     request: Request
     settings: Settings
-    throttle: BruteForceGuard
+    throttle: LoginThrottle
+    record: AuditRecorder
     revocations: RevocationStore
     identity_cache: IdentityCache
     sessionmaker: async_sessionmaker[AsyncSession]
@@ -78,7 +107,15 @@ class AuthContext:
     @classmethod
     def of(cls, request: Request) -> AuthContext:
         state = request.app.state
-        return cls(request, state.settings, state.throttle, state.revocations, state.identity_cache, state.sessionmaker)
+        return cls(
+            request,
+            state.settings,
+            state.throttle,
+            state.audit,
+            state.revocations,
+            state.identity_cache,
+            state.sessionmaker,
+        )
 
     async def audit(
         self,
@@ -88,7 +125,7 @@ class AuthContext:
         status: int | None = None,
         details: Mapping[str, Any] | None = None,
     ) -> None:
-        await audit_event(self.request, event, principal=principal, status=status, details=details)
+        await self.record(self.request, event, principal=principal, status=status, details=details)
 
     async def end_now(self, ended: Ended, session_ids: Sequence[uuid.UUID] = ()) -> None:
         """Refuse the access tokens of ``session_ids`` from now on (every instance, with Redis) and announce

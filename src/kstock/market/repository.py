@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from kstock.db.base import AnyRow
 from kstock.db.bulk import fetch_tuples
 from kstock.market.models import FinancialStatement, Instrument, StockIndicator
-from kstock.screener.table import NUMERIC_COLUMNS
+from kstock.market.table import NUMERIC_COLUMNS
 
 
 async def all_stocks(connection: AsyncConnection) -> Sequence[AnyRow]:

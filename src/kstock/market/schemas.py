@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from kstock.kit.pagination import PageMeta
-from kstock.screener.fields import BY_NAME
+from kstock.market.fields import BY_NAME
 
 
 class MarketFilter(StrEnum):

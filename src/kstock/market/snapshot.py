@@ -20,10 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kstock.errors import ServiceUnavailableError
 from kstock.market import repository
+from kstock.market.fields import BY_NAME, NUMERIC_FIELDS
+from kstock.market.query import Leaf, combine, matches
+from kstock.market.table import ScreenTable, Tick
 from kstock.market.versions import MARKET_DATA, current_version
-from kstock.screener.fields import BY_NAME, NUMERIC_FIELDS
-from kstock.screener.query import Leaf, combine, matches
-from kstock.screener.table import ScreenTable, Tick
 
 log = structlog.get_logger("kstock.market.snapshot")
 

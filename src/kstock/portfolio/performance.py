@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import datetime as dt
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from kstock.kit.drawdown import deepest
 from kstock.kit.numbers import rounded
 
 __all__ = ["DayValue", "Performance", "Side", "Trade", "performance", "value_history"]
@@ -94,11 +95,6 @@ class _Closes:
         """The latest close on or before ``day``; None before the first."""
         i = bisect_right(self.dates, day)
         return self.prices[i - 1] if i else None
-
-
-# Relative difference below which two float index levels may be the same exact level (a product of n factors
-# carries about n x 1e-16 of rounding; 1e-9 leaves room for millions of days).
-_NOISE = 1e-9
 
 
 def _pct(fraction: float) -> float:
@@ -180,20 +176,22 @@ def _max_drawdown(history: Sequence[DayValue]) -> tuple[float, dt.date | None, d
     of that peak (the first date the peak level was reached) and of its trough; the earliest of equal falls wins;
     (0.0, None, None) if none.
 
-    The float index drifts (a level reached twice may come out a hair higher the second time), so a level or a fall
-    within float noise of the one it is compared with is compared exactly: the index as the product of the daily
-    factors (value + sells) / (previous value + buys) in integers. A factor's numerator is carried until the next
-    factor, whose denominator it cancels when no money moved in between, so the integers grow only with the flows.
+    The float index drifts (a level reached twice may come out a hair higher the second time), so the episode is
+    chosen, and its fall measured, by :func:`kstock.kit.drawdown.deepest` on the exact index: the product of the
+    daily factors (value + sells) / (previous value + buys) in integers. A factor's numerator is carried until the
+    next factor, whose denominator it cancels when no money moved in between, so the integers grow only with the
+    flows.
     """
-    worst = 0.0
-    worst_ratio = (1, 1)  # trough / peak of the worst fall, exactly
-    worst_peak: dt.date | None = None
-    worst_trough: dt.date | None = None
-    peak_level = -1.0
-    peak_date: dt.date | None = None
+    episode = deepest(_exact_index(history))
+    if episode is None:
+        return 0.0, None, None
+    return float(episode.fall), history[episode.peak].date, history[episode.trough].date
+
+
+def _exact_index(history: Sequence[DayValue]) -> Iterator[tuple[int, int]]:
+    """1 + cumulative_return of each day as an exact ratio (numerator, denominator) of integers."""
     numerator = denominator = 1  # the exact index is numerator x carried / denominator
     carried = 1
-    peak = (1, 1)
     previous_value = 0
     for day in history:
         at_risk = previous_value + day.buys
@@ -203,26 +201,7 @@ def _max_drawdown(history: Sequence[DayValue]) -> tuple[float, dt.date | None, d
                 denominator *= at_risk
             carried = day.value + day.sells
         previous_value = day.value
-        level = 1.0 + day.cumulative_return
-        exact = (numerator * carried, denominator)
-        if abs(level - peak_level) > _NOISE * abs(peak_level):
-            higher = level > peak_level
-        else:
-            higher = exact[0] * peak[1] > peak[0] * exact[1]
-        if higher:
-            peak_level, peak_date, peak = level, day.date, exact
-            continue
-        if peak_level <= 0:
-            continue
-        fall = (peak_level - level) / peak_level
-        ratio = (exact[0] * peak[1], exact[1] * peak[0])  # level / peak
-        if abs(fall - worst) > _NOISE:
-            deeper = fall > worst
-        else:
-            deeper = ratio[0] * worst_ratio[1] < worst_ratio[0] * ratio[1]
-        if deeper:
-            worst, worst_ratio, worst_peak, worst_trough = fall, ratio, peak_date, day.date
-    return worst, worst_peak, worst_trough
+        yield numerator * carried, denominator
 
 
 def performance(

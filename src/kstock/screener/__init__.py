@@ -1,1 +1,1 @@
-"""Screening: the columnar snapshot, the condition language, the engine and saved screens."""
+"""Screening: the engine (over the market's columnar table, field catalog and condition language) and saved screens."""

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from kstock.errors import ValidationError
-from kstock.screener.fields import BY_NAME, DEFAULT_FIELDS, FIELDS, SORTABLE, ScreenField
-from kstock.screener.query import (
+from kstock.market.fields import BY_NAME, DEFAULT_FIELDS, FIELDS, SORTABLE, ScreenField
+from kstock.market.query import (
     Leaf,
     Node,
     between,
@@ -26,8 +26,8 @@ from kstock.screener.query import (
     parse_where,
     referenced_fields,
 )
+from kstock.market.table import Indices, ScreenTable
 from kstock.screener.schemas import ScreenDefinition
-from kstock.screener.table import Indices, ScreenTable
 
 RETURNABLE = tuple(f.name for f in FIELDS)
 

@@ -17,9 +17,9 @@ from kstock.identity.tiers import require_quota_after_insert
 from kstock.kit.clock import iso_utc, utcnow
 from kstock.kit.openapi import parse_body
 from kstock.kit.pagination import Page, page_meta
+from kstock.market.fields import FIELDS, Kind
 from kstock.market.snapshot import MarketSnapshot
 from kstock.screener import engine
-from kstock.screener.fields import FIELDS, Kind
 from kstock.screener.models import SavedScreen
 from kstock.screener.schemas import ScreenDefinition, ScreenRequest
 

@@ -42,7 +42,7 @@ from kstock.errors import UnauthorizedError
 from kstock.identity.principal import Principal
 from kstock.identity.revocation import Ended
 from kstock.market.snapshot import MarketSnapshot
-from kstock.screener.table import Tick
+from kstock.market.table import Tick
 from kstock.stream.accounts import AccountWatcher
 from kstock.stream.budget import StreamBudget
 from kstock.stream.connection import Connection

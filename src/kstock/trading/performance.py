@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any, Final
 
+from kstock.kit.drawdown import deepest
 from kstock.kit.numbers import rounded
 
 __all__ = [
@@ -242,22 +243,14 @@ def total_return_pct(curve: Sequence[EquityPoint]) -> float | None:
 
 
 def max_drawdown(curve: Sequence[EquityPoint]) -> Drawdown:
-    """The largest fall from the running peak (falls compared exactly, as integer ratios) over a curve in time
-    order, as a percentage of its peak; the earliest of equal falls wins. ``Drawdown()`` when the equity never
-    falls from a positive peak."""
-    best_fall, best_peak = 0, 1  # the largest fall / its peak, as an exact ratio
-    best: Drawdown = Drawdown()
-    peak_index: int | None = None
-    peak = 0
-    for index, point in enumerate(curve):
-        if peak_index is None or point.equity > peak:
-            peak, peak_index = point.equity, index
-            continue
-        fall = peak - point.equity
-        if peak > 0 and fall * best_peak > best_fall * peak:
-            best_fall, best_peak = fall, peak
-            best = Drawdown(fall * 100 / peak, fall, peak_index, index)
-    return best
+    """The largest fall from the running peak over a curve in time order, as a percentage of its peak, chosen by
+    :func:`kstock.kit.drawdown.deepest` on the integer equity (falls compared exactly; the earliest of equal falls
+    wins). ``Drawdown()`` when the equity never falls from a positive peak."""
+    episode = deepest((point.equity, 1) for point in curve)
+    if episode is None:
+        return Drawdown()
+    fall = curve[episode.peak].equity - curve[episode.trough].equity
+    return Drawdown(float(episode.fall * 100), fall, episode.peak, episode.trough)
 
 
 def _day(moment: Moment) -> dt.date:

@@ -24,8 +24,8 @@ import numpy as np
 import numpy.typing as npt
 
 from kstock.errors import UnprocessableError, ValidationError
-from kstock.screener.fields import BY_NAME, FIELDS, Kind, ScreenField
-from kstock.screener.table import ScreenTable
+from kstock.market.fields import BY_NAME, FIELDS, Kind, ScreenField
+from kstock.market.table import ScreenTable
 
 MAX_DEPTH: Final = 8
 MAX_LEAVES: Final = 50

@@ -1,4 +1,5 @@
-"""The columnar snapshot the screener runs on: one numpy column per figure, one row per instrument.
+"""The columnar core of the market snapshot: one numpy column per figure, one row per instrument. The stock list
+and the screener run on it.
 
 Built from the database when the market data version changes (``MarketSnapshot.load``), then kept current in
 place by :meth:`ScreenTable.apply_ticks` as live prices arrive: the price-dependent figures of the ticked rows are
@@ -7,7 +8,7 @@ Levels computed from completed daily bars (SMAs, RSI, the reference closes of th
 latest stored bar until the next bar is loaded.
 
 Nulls are NaN in numeric columns and -1 in category ids; flags are 1.0 / 0.0 / NaN so that every filter treats a
-missing value the same way (see :mod:`kstock.screener.query`).
+missing value the same way (see :mod:`kstock.market.query`).
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ import numpy as np
 import numpy.typing as npt
 
 from kstock.kit.numbers import rounded
+from kstock.market.fields import BY_NAME, CATEGORY_FIELDS, FIELDS, NUMERIC_FIELDS, Kind, ScreenField
 from kstock.market.figures import PRICE_BASE_COLUMNS, PRICE_DEPENDENT_COLUMNS, price_dependent
-from kstock.screener.fields import BY_NAME, CATEGORY_FIELDS, FIELDS, NUMERIC_FIELDS, Kind, ScreenField
 
 Floats = npt.NDArray[np.float64]
 Indices = npt.NDArray[np.intp]
