@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 import pytest_asyncio
 from fastapi.routing import APIRoute
 
@@ -17,17 +15,11 @@ from kstock.gateway.audit import _READ_ONLY
 from kstock.identity.models import User
 from kstock.identity.principal import Role, Scope, Tier
 from kstock.identity.scopes import ROUTE_SCOPES, SAFE_METHODS, required_scope
-from tests.conftest import DatabaseFactory
-from tests.identity.conftest import Account, Live, assert_error, make_account, seeded
+from tests.support.accounts import Account, make_account
+from tests.support.app import Live, assert_error
 
 SAMSUNG = "005930"
 PUBLIC = {("POST", f"/v1/auth/{name}") for name in ("register", "login", "refresh", "logout")}
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def live(db_factory: DatabaseFactory, request: pytest.FixtureRequest) -> AsyncIterator[Live]:
-    async with seeded(db_factory, request, "identity_") as app:
-        yield app
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

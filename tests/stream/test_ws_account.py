@@ -12,7 +12,7 @@ from kstock.feed.payloads import orderbook_data, price_data
 from kstock.feed.sim.records import OrderBook, Trade
 from kstock.feed.sim.session import Phase
 from kstock.kit.calendar import KST
-from tests.stream.conftest import Stream, codes_of, receive_type, request
+from tests.stream.helpers import Stream, codes_of, receive_type, request
 
 
 def _price(stream: Stream, code: str) -> int:

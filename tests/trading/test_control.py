@@ -14,8 +14,9 @@ from sqlalchemy import select
 from kstock.feed.sim.records import MinuteBar
 from kstock.identity.principal import Role, Tier
 from kstock.trading.models import TradingAccount, TradingEvent, TradingStrategy
-from tests.identity.conftest import Account, Live, assert_error, make_account
-from tests.trading.conftest import (
+from tests.support.accounts import Account, make_account
+from tests.support.app import Live, assert_error
+from tests.trading.helpers import (
     CODE,
     MARKET_TIME,
     account,
