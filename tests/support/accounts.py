@@ -55,6 +55,15 @@ async def make_account(
     return await login(live, email, password)
 
 
+async def api_key(live: Live, account: Account, *scopes: str) -> dict[str, str]:
+    """A new API key of ``account`` with ``scopes``, made over HTTP: the header that presents it."""
+    response = await live.http.post(
+        "/v1/api-keys", json={"name": "-".join(scopes), "scopes": list(scopes)}, headers=account.headers
+    )
+    assert response.status_code == 201, response.text
+    return {"X-API-Key": response.json()["key"]}
+
+
 @dataclass(frozen=True)
 class MintedUser:
     """A user written straight into the database, and an access token minted for it (no password, no HTTP)."""
