@@ -101,15 +101,14 @@ def tables_child_first() -> list[str]:
 
 
 async def empty_tables(engine: AsyncEngine) -> None:
-    """Delete every row of every table the models declare; the schema and Alembic's revision stay."""
+    """Delete every row of every table the models declare, children first; the schema and Alembic's revision stay.
+
+    DELETE on both backends: a test leaves a few rows, and on PostgreSQL one ``TRUNCATE ... CASCADE`` of every
+    table costs about 80 ms against 4 ms for the DELETEs (measured on the migrated schema)."""
     async with engine.begin() as connection:
         quote = connection.dialect.identifier_preparer.quote
-        names = [quote(name) for name in tables_child_first()]
-        if connection.dialect.name == "postgresql":
-            await connection.execute(text(f"TRUNCATE {', '.join(names)} CASCADE"))
-        else:
-            for name in names:
-                await connection.execute(text(f"DELETE FROM {name}"))  # noqa: S608 - names from the metadata
+        for name in tables_child_first():
+            await connection.execute(text(f"DELETE FROM {quote(name)}"))  # noqa: S608 - names from the metadata
 
 
 async def stream_settings(db_factory: DatabaseFactory, name: str, **overrides: Any) -> Settings:
