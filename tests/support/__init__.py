@@ -8,6 +8,6 @@
 - ``redis``: a redis-server of a test's own, to stop, start, pause and resume;
 - ``logs``: a recorder that stands in for a module's structlog logger.
 
-No test imports a ``conftest.py``: a folder's conftest holds only that folder's fixtures, and helpers that
-serve one folder only live in that folder's ``helpers.py``.
+No test imports a ``conftest.py``: a folder's conftest holds only that folder's fixtures, and the helpers that
+only one folder's tests use stay in that folder (its ``helpers.py``, or the test module that defines them).
 """
