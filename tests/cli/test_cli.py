@@ -15,7 +15,7 @@ from kstock.db import migrate
 from kstock.db.engine import create_engine
 from kstock.identity.models import User
 from kstock.market.models import DailyBar, Instrument
-from tests.conftest import DatabaseFactory
+from tests.support.databases import DatabaseFactory
 
 
 def invoke(monkeypatch: pytest.MonkeyPatch, url: str, *args: str) -> Result:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import httpx
 import pytest
 import pytest_asyncio
 import schemathesis
@@ -24,8 +23,9 @@ from schemathesis.python import asgi
 
 from kstock.app import create_app
 from kstock.config import Settings
-from tests.conftest import DatabaseFactory
-from tests.seed import seed_market
+from tests.support.app import lifespan_client
+from tests.support.databases import DatabaseFactory
+from tests.support.seed import seed_market
 
 pytestmark = pytest.mark.contract
 
@@ -38,12 +38,10 @@ async def contract_settings(db_factory: DatabaseFactory) -> AsyncIterator[tuple[
     settings = await db_factory.settings("contract")
     await seed_market(settings)
     app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            body = {"email": "tester@example.com", "password": PASSWORD, "name": "contract"}
-            response = await http.post("/v1/auth/register", json=body)
-            assert response.status_code == 201, response.text
+    async with lifespan_client(app) as http:
+        body = {"email": "tester@example.com", "password": PASSWORD, "name": "contract"}
+        response = await http.post("/v1/auth/register", json=body)
+        assert response.status_code == 201, response.text
     yield settings, response.json()["access_token"]
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 from kstock.db import migrate
 from kstock.db.base import Base
 from kstock.db.engine import create_engine
-from tests.conftest import DatabaseFactory
+from tests.support.databases import DatabaseFactory
 
 TABLES = {
     "instruments",

@@ -12,7 +12,7 @@ from kstock.app import create_app
 from kstock.db import migrate
 from kstock.db.engine import create_engine
 from kstock.db.session import SessionDep
-from tests.conftest import DatabaseFactory
+from tests.support.databases import DatabaseFactory
 
 
 async def test_commit_happens_before_the_response_is_sent(db_factory: DatabaseFactory) -> None:

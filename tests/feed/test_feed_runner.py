@@ -18,8 +18,7 @@ from kstock.kit.krx import is_on_tick
 from kstock.market.models import DailyBar, MinuteBar
 from kstock.market.versions import MARKET_DATA, current_version
 from kstock.sources import OrderBook, Phase
-from tests.conftest import DatabaseFactory
-from tests.stream.conftest import stream_settings
+from tests.support.databases import DatabaseFactory, stream_settings
 
 
 def test_orderbook_payload_has_running_totals_and_the_spread() -> None:

@@ -8,41 +8,22 @@ import contextlib
 
 import httpx
 import pytest
-import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 from websockets.asyncio.client import connect
 
 from kstock.cli.server import uvicorn_options
 from kstock.gateway import middleware
-from tests.conftest import DatabaseFactory
-from tests.gateway.conftest import (
-    LogRecorder,
-    engine_url,
-    gateway_settings,
-    http_client,
-    make_api_key,
-    make_user,
-    running_app,
-)
-from tests.stream.conftest import serving
-
-
-class ContextRecorder(LogRecorder):
-    """Also keeps the log context (the request id is bound there) of each line."""
-
-    def __getattr__(self, level: str):  # type: ignore[no-untyped-def]
-        record = super().__getattr__(level)
-
-        def with_context(event: str, **fields: object) -> None:
-            record(event, **structlog.contextvars.get_contextvars(), **fields)
-
-        return with_context
+from tests.gateway.helpers import engine_url, gateway_settings, running_app
+from tests.support.accounts import make_api_key, make_user
+from tests.support.app import http_client, serving
+from tests.support.databases import DatabaseFactory
+from tests.support.logs import LogRecorder
 
 
 async def test_each_request_is_logged_once_without_credentials(
     db_factory: DatabaseFactory, clean_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    recorder = ContextRecorder()
+    recorder = LogRecorder(context=True)
     monkeypatch.setattr(middleware, "access_log", recorder)
     settings = gateway_settings(db_factory, engine_url(clean_engine))
     async with running_app(settings) as app, http_client(app) as http:
@@ -72,7 +53,7 @@ async def test_each_request_is_logged_once_without_credentials(
 async def test_the_access_log_can_be_turned_off(
     db_factory: DatabaseFactory, clean_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    recorder = ContextRecorder()
+    recorder = LogRecorder(context=True)
     monkeypatch.setattr(middleware, "access_log", recorder)
     settings = gateway_settings(db_factory, engine_url(clean_engine), access_log=False)
     async with running_app(settings) as app, http_client(app) as http:
@@ -84,7 +65,7 @@ async def test_the_stream_and_its_token_never_reach_the_log(
     db_factory: DatabaseFactory, clean_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Over a real server: uvicorn's own access log is off, and the stream is served in front of the gateway.
-    recorder = ContextRecorder()
+    recorder = LogRecorder(context=True)
     monkeypatch.setattr(middleware, "access_log", recorder)
     settings = gateway_settings(db_factory, engine_url(clean_engine))
     secret = "stream-token-that-must-not-be-logged"

@@ -18,17 +18,11 @@ from kstock.gateway import audit
 from kstock.gateway.audit import REDACTED, audit_event, redact, write_rows
 from kstock.gateway.models import AuditEvent
 from kstock.identity.principal import Role, Tier
-from tests.conftest import DatabaseFactory
-from tests.gateway.conftest import (
-    LogRecorder,
-    engine_url,
-    gateway_settings,
-    http_client,
-    make_api_key,
-    make_user,
-    metric,
-    running_app,
-)
+from tests.gateway.helpers import engine_url, gateway_settings, metric, running_app
+from tests.support.accounts import make_api_key, make_user
+from tests.support.app import http_client
+from tests.support.databases import DatabaseFactory
+from tests.support.logs import LogRecorder
 
 
 async def audit_rows(engine: AsyncEngine) -> list[AuditEvent]:

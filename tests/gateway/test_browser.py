@@ -11,8 +11,9 @@ import brotli
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.conftest import DatabaseFactory
-from tests.gateway.conftest import engine_url, gateway_settings, http_client, running_app
+from tests.gateway.helpers import engine_url, gateway_settings, running_app
+from tests.support.app import http_client
+from tests.support.databases import DatabaseFactory
 
 ALLOWED = "https://app.example.kr"
 

@@ -10,12 +10,12 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 import pytest_asyncio
-from fastapi import FastAPI
 
 from kstock.app import create_app
 from kstock.config import ConfigurationError, Settings
 from kstock.db import migrate
-from tests.conftest import DatabaseFactory
+from tests.support.app import lifespan_client
+from tests.support.databases import DatabaseFactory
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
@@ -33,13 +33,6 @@ def assert_error_body(response: httpx.Response, status: int, code: str, path: st
     return body
 
 
-async def _client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield http
-
-
 @pytest_asyncio.fixture(loop_scope="session")
 async def boom_client(market_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(market_settings)
@@ -48,7 +41,7 @@ async def boom_client(market_settings: Settings) -> AsyncIterator[httpx.AsyncCli
         raise RuntimeError("secret internal detail: password=hunter2")
 
     app.add_api_route("/v1/boom", boom, methods=["GET"])
-    async for http in _client(app):
+    async with lifespan_client(app) as http:
         yield http
 
 
@@ -105,7 +98,7 @@ async def test_health_and_ready(client: httpx.AsyncClient) -> None:
 
 async def test_ready_is_503_on_an_unmigrated_database(db_factory: DatabaseFactory) -> None:
     app = create_app(await db_factory.settings("unmigrated"))
-    async for http in _client(app):
+    async with lifespan_client(app) as http:
         response = await http.get("/ready")
         body = assert_error_body(response, 503, "SERVICE_UNAVAILABLE", "/ready")
         assert body["details"] == {"schema": None, "expected": migrate.head_revision()}
@@ -117,7 +110,7 @@ async def test_ready_is_503_on_an_unmigrated_database(db_factory: DatabaseFactor
 async def test_ready_is_503_when_the_database_is_unreachable() -> None:
     settings = Settings(database_url="postgresql+asyncpg://postgres@127.0.0.1:1/none", env="testing")
     app = create_app(settings)
-    async for http in _client(app):
+    async with lifespan_client(app) as http:
         response = await http.get("/ready")
         body = assert_error_body(response, 503, "SERVICE_UNAVAILABLE", "/ready")
         assert body["details"] == {"database": "unreachable"}

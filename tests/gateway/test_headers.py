@@ -11,9 +11,9 @@ import orjson
 import pytest_asyncio
 
 from kstock.app import create_app
-from tests.conftest import DatabaseFactory
-from tests.seed import seed_market
-from tests.stream.conftest import serving
+from tests.support.app import serving
+from tests.support.databases import DatabaseFactory
+from tests.support.seed import seed_market
 
 MAX_HEADER_BYTES = 4_096
 HEADER_TIMEOUT_S = 0.5

@@ -7,8 +7,9 @@ import re
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kstock.gateway.metrics import UNMATCHED_ROUTE
-from tests.conftest import DatabaseFactory
-from tests.gateway.conftest import engine_url, gateway_settings, http_client, metric, running_app
+from tests.gateway.helpers import engine_url, gateway_settings, metric, running_app
+from tests.support.app import http_client
+from tests.support.databases import DatabaseFactory
 
 
 def sample(exposition: str, name: str, **labels: str) -> float:

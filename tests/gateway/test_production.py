@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kstock.app import create_app
 from kstock.config import DEFAULT_SECRET_KEY, ConfigurationError, Settings, strong_secret
-from tests.conftest import DatabaseFactory
-from tests.gateway.conftest import engine_url, gateway_settings, http_client, running_app
+from tests.gateway.helpers import engine_url, gateway_settings, running_app
+from tests.support.app import http_client
+from tests.support.databases import DatabaseFactory
 
 STRONG = secrets.token_urlsafe(48)
 

@@ -10,9 +10,8 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from tests.conftest import DatabaseFactory
-from tests.identity.conftest import Live, seeded
-from tests.stream.conftest import serving
+from tests.support.app import Live, seeded, serving
+from tests.support.databases import DatabaseFactory
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

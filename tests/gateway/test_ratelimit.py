@@ -13,20 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kstock.gateway import limitstore
 from kstock.identity.principal import Tier
-from tests.conftest import DatabaseFactory, is_postgres
-from tests.gateway.conftest import (
-    LogRecorder,
-    engine_url,
-    fresh_window,
-    gateway_settings,
-    http_client,
-    make_api_key,
-    make_user,
-    metric,
-    own_redis,
-    running_app,
-    window_reset,
-)
+from tests.gateway.helpers import engine_url, fresh_window, gateway_settings, metric, running_app, window_reset
+from tests.support.accounts import make_api_key, make_user
+from tests.support.app import http_client
+from tests.support.databases import DatabaseFactory, is_postgres
+from tests.support.logs import LogRecorder
+from tests.support.redis import redis_server
 
 HOUR = 3600
 
@@ -280,11 +272,11 @@ async def test_redis_outage_fails_open_then_shared_limits_resume(
     recorder = LogRecorder()
     monkeypatch.setattr(limitstore, "log", recorder)
     await fresh_window(HOUR, 20)
-    async with own_redis() as redis_server:
+    async with redis_server() as server:
         settings = gateway_settings(
             db_factory,
             engine_url(clean_engine),
-            redis_url=redis_server.url,
+            redis_url=server.url,
             redis_prefix=f"kstock-test:{db_factory.run_id}:outage:",
             rate_limit_anonymous="100/hour",
             rate_limit_redis_probe_s=0.2,
@@ -294,7 +286,7 @@ async def test_redis_outage_fails_open_then_shared_limits_resume(
                 shared = [(await http.get("/v1/test/echo")).headers["x-ratelimit-remaining"] for http in (a, b)]
                 assert shared == ["99", "98"]
 
-                await redis_server.stop()
+                await server.stop()
                 fallbacks = metric("kstock_redis_fallbacks_total", component="ratelimit")
                 during = [await a.get("/v1/test/echo") for _ in range(5)]
                 assert [r.status_code for r in during] == [200] * 5
@@ -305,7 +297,7 @@ async def test_redis_outage_fails_open_then_shared_limits_resume(
                 assert app_a.state.limit_store.degraded
                 assert recorder.events("warning") == ["rate_limit_redis_unavailable"]  # once per outage
 
-                await redis_server.start()  # empty: it saved nothing
+                await server.start()  # empty: it saved nothing
                 await asyncio.sleep(0.3)  # past the probe interval
                 resumed = [(await http.get("/v1/test/echo")).headers["x-ratelimit-remaining"] for http in (a, b)]
 

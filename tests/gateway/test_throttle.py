@@ -12,8 +12,9 @@ from starlette.requests import Request
 
 from kstock.errors import RateLimitError
 from kstock.gateway.throttle import BruteForceGuard
-from tests.conftest import DatabaseFactory
-from tests.gateway.conftest import engine_url, gateway_settings, http_client, running_app
+from tests.gateway.helpers import engine_url, gateway_settings, running_app
+from tests.support.app import http_client
+from tests.support.databases import DatabaseFactory
 
 
 def request_from(app: FastAPI, ip: str) -> Request:

@@ -7,7 +7,8 @@ import pytest_asyncio
 
 from kstock.identity.models import User
 from kstock.identity.principal import Role, Tier
-from tests.identity.conftest import PASSWORD, Account, Live, assert_error, bearer, login, make_account
+from tests.support.accounts import PASSWORD, Account, bearer, login, make_account
+from tests.support.app import Live, assert_error
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

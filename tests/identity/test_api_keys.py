@@ -16,9 +16,10 @@ from kstock.identity.dependencies import require_scope
 from kstock.identity.models import ApiKey
 from kstock.identity.principal import Principal, Role, Scope, Tier
 from kstock.kit.dates import RFC3339_MESSAGE
-from tests.conftest import DatabaseFactory
-from tests.identity.conftest import Account, Live, assert_error, make_account, running
-from tests.seed import seed_market
+from tests.support.accounts import Account, make_account
+from tests.support.app import Live, assert_error, running
+from tests.support.databases import DatabaseFactory
+from tests.support.seed import seed_market
 
 KEY_FORMAT = re.compile(r"^ks_([0-9a-f]{12})_[A-Za-z0-9_-]{40,}$")
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 import pytest_asyncio
 from fastapi.routing import APIRoute
 
@@ -17,17 +15,11 @@ from kstock.gateway.audit import _READ_ONLY
 from kstock.identity.models import User
 from kstock.identity.principal import Role, Scope, Tier
 from kstock.identity.scopes import ROUTE_SCOPES, SAFE_METHODS, required_scope
-from tests.conftest import DatabaseFactory
-from tests.identity.conftest import Account, Live, assert_error, make_account, seeded
+from tests.support.accounts import Account, api_key, make_account
+from tests.support.app import Live, assert_error
 
 SAMSUNG = "005930"
 PUBLIC = {("POST", f"/v1/auth/{name}") for name in ("register", "login", "refresh", "logout")}
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def live(db_factory: DatabaseFactory, request: pytest.FixtureRequest) -> AsyncIterator[Live]:
-    async with seeded(db_factory, request, "identity_") as app:
-        yield app
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -68,14 +60,6 @@ async def ids(live: Live, owner: Account, admin: Account) -> dict[str, str]:
         "key_id": key["id"],
         "user_id": str(admin.id),
     }
-
-
-async def key(live: Live, account: Account, *scopes: str) -> dict[str, str]:
-    response = await live.http.post(
-        "/v1/api-keys", json={"name": "-".join(scopes), "scopes": list(scopes)}, headers=account.headers
-    )
-    assert response.status_code == 201, response.text
-    return {"X-API-Key": response.json()["key"]}
 
 
 def operations(live: Live) -> list[tuple[str, str]]:
@@ -148,7 +132,7 @@ def _routes_of() -> list[APIRoute]:
 
 
 async def test_a_read_only_key_changes_nothing(live: Live, owner: Account, ids: dict[str, str]) -> None:
-    read_only = await key(live, owner, "read")
+    read_only = await api_key(live, owner, "read")
     before = await state(live, owner, ids)
     walked = 0
     for method, path in operations(live):
@@ -171,7 +155,7 @@ async def test_a_read_only_key_changes_nothing(live: Live, owner: Account, ids: 
 
 
 async def test_a_write_key_writes_but_cannot_trade(live: Live, owner: Account, ids: dict[str, str]) -> None:
-    writer = await key(live, owner, "read", "write")
+    writer = await api_key(live, owner, "read", "write")
     before = await state(live, owner, ids)
     trading = [(m, p) for m, p in operations(live) if p.startswith("/v1/trading") and m not in SAFE_METHODS]
     assert len(trading) >= 12
@@ -189,14 +173,14 @@ async def test_a_write_key_writes_but_cannot_trade(live: Live, owner: Account, i
     assert saved.status_code == 201, saved.text
     assert (await live.http.delete(f"/v1/screens/{saved.json()['id']}", headers=writer)).status_code == 204
     # The queries with a body stay open to read keys.
-    read_only = await key(live, owner, "read")
+    read_only = await api_key(live, owner, "read")
     assert (await live.http.post("/v1/screen", json={"market": "kospi"}, headers=read_only)).status_code == 200
     ran = await live.http.post(f"/v1/screens/{ids['screen_id']}/run", headers=read_only)
     assert ran.status_code == 200, ran.text
 
 
 async def test_a_trade_key_trades(live: Live, owner: Account) -> None:
-    trader = await key(live, owner, "read", "trade")
+    trader = await api_key(live, owner, "read", "trade")
     created = await live.http.post(
         "/v1/trading/accounts", json={"name": "by a trade key", "starting_cash": 1_000_000}, headers=trader
     )
@@ -212,8 +196,8 @@ async def test_admin_routes_need_an_admin_acting_as_one(
 ) -> None:
     admin_ops = [(m, p) for m, p in operations(live) if p.startswith("/v1/admin")]
     assert admin_ops
-    everything = await key(live, owner, "read", "write", "trade")
-    admins_plain_key = await key(live, admin, "read", "write", "trade")
+    everything = await api_key(live, owner, "read", "write", "trade")
+    admins_plain_key = await api_key(live, admin, "read", "write", "trade")
     for method, path in admin_ops:
         url = fill(path, ids)
         body = {"tier": "pro"} if method == "PATCH" else None
@@ -224,7 +208,7 @@ async def test_admin_routes_need_an_admin_acting_as_one(
         details = assert_error(refused, 403, "INSUFFICIENT_SCOPE")["details"]
         assert details == {"required_scope": "admin", "key_scopes": ["read", "trade", "write"]}
 
-    admins_key = await key(live, admin, "read", "admin")
+    admins_key = await api_key(live, admin, "read", "admin")
     assert (await live.http.get("/v1/admin/audit", headers=admins_key)).status_code == 200
     assert (await live.http.get("/v1/admin/audit", headers=admin.headers)).status_code == 200
     # Changing users is account management: an access token only, even for a key with the admin scope.
@@ -246,7 +230,7 @@ async def test_only_an_admin_can_hold_the_admin_scope(live: Live, owner: Account
 
 async def test_a_demoted_admins_key_loses_the_admin_scope(live: Live) -> None:
     demoted = await make_account(live, "scopes-demoted@example.kr", role=Role.ADMIN)
-    admins_key = await key(live, demoted, "read", "admin")
+    admins_key = await api_key(live, demoted, "read", "admin")
     assert (await live.http.get("/v1/admin/audit", headers=admins_key)).status_code == 200
     await live.update(User, User.id == demoted.id, role=Role.USER.value)
     live.app.state.identity_cache.forget_user(demoted.id)

@@ -10,7 +10,8 @@ import pytest_asyncio
 
 from kstock.identity.models import RefreshToken
 from kstock.identity.security import secret_digest
-from tests.identity.conftest import Account, Live, assert_error, bearer, login, make_account, running
+from tests.support.accounts import Account, bearer, login, make_account
+from tests.support.app import Live, assert_error, running
 
 EMAIL = "minjun@example.kr"
 

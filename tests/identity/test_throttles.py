@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from tests.conftest import DatabaseFactory
-from tests.identity.conftest import PASSWORD, assert_error, make_account, running
-from tests.seed import seed_market
+from tests.support.accounts import PASSWORD, make_account
+from tests.support.app import assert_error, running
+from tests.support.databases import DatabaseFactory
+from tests.support.seed import seed_market
 
 
 async def test_failed_logins_lock_the_account_even_for_the_right_password(db_factory: DatabaseFactory) -> None:

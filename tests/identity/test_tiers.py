@@ -12,9 +12,10 @@ from fastapi import APIRouter, Depends
 
 from kstock.identity.principal import Principal, Role, Tier
 from kstock.identity.tiers import GATES, tier_gate
-from tests.conftest import DatabaseFactory
-from tests.identity.conftest import Account, Live, assert_error, login, make_account, running
-from tests.seed import seed_market
+from tests.support.accounts import Account, login, make_account
+from tests.support.app import Live, assert_error, running
+from tests.support.databases import DatabaseFactory
+from tests.support.seed import seed_market
 
 SIX_YEARS = "/v1/stocks/005930/financials?years=6"
 

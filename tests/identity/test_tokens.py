@@ -10,7 +10,8 @@ import jwt
 import pytest
 import pytest_asyncio
 
-from tests.identity.conftest import Account, Live, assert_error, bearer, make_account
+from tests.support.accounts import Account, bearer, make_account
+from tests.support.app import Live, assert_error
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

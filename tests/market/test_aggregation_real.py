@@ -18,7 +18,8 @@ from kstock.db.bulk import copy_rows
 from kstock.db.engine import create_engine
 from kstock.market.schemas import Interval
 from kstock.market.service import aggregate_bars
-from tests.conftest import DatabaseFactory
+from tests.support.app import lifespan_client
+from tests.support.databases import DatabaseFactory
 
 COLUMNS = ("code", "trade_date", "open", "high", "low", "close", "volume")
 
@@ -58,10 +59,8 @@ async def real_client(
         await copy_rows(connection, "daily_bars", COLUMNS, samsung_history)
     await engine.dispose()
     app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield http
+    async with lifespan_client(app) as http:
+        yield http
 
 
 def pandas_bars(history: list[tuple[str, dt.date, int, int, int, int, int]], rule: str) -> list[dict[str, object]]:

@@ -32,7 +32,7 @@ from kstock.market.demo.generate import (
     generate_demo,
 )
 from kstock.market.sectors import SECTORS
-from tests.conftest import DEMO_STOCKS, DEMO_YEARS
+from tests.support.databases import DEMO_STOCKS, DEMO_YEARS
 
 # Real ISINs (KRX snapshot 2026-03-20), reference prices and share counts of the large caps.
 LARGE_CAPS = {

@@ -21,7 +21,7 @@ from kstock.db.engine import create_engine
 from kstock.market.figures import PRICE_BASE_COLUMNS, PRICE_DEPENDENT_COLUMNS, price_dependent
 from kstock.market.indicators import INDICATOR_COLUMNS, recompute_indicators
 from kstock.market.models import DailyBar, FinancialStatement, Instrument
-from tests.conftest import DatabaseFactory
+from tests.support.databases import DatabaseFactory
 
 AS_OF = dt.date(2025, 6, 30)
 B = 1_000_000_000

@@ -25,8 +25,8 @@ from kstock.market.figures import PRICE_BASE_COLUMNS, price_dependent
 from kstock.market.indicators import recompute_indicators
 from kstock.market.models import DailyBar, Instrument
 from kstock.market.table import ScreenTable
-from tests.conftest import DatabaseFactory
 from tests.market.test_indicators import bar, daily, instrument
+from tests.support.databases import DatabaseFactory
 
 AS_OF = dt.date(2025, 6, 30)
 EDGE, OFFGRID = "100110", "100120"

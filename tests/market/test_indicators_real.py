@@ -33,7 +33,7 @@ from kstock.db import migrate
 from kstock.db.engine import create_engine
 from kstock.market.importers import import_prices
 from kstock.market.models import Instrument
-from tests.conftest import DatabaseFactory
+from tests.support.databases import DatabaseFactory
 
 TOP30 = "ohlcv_2y/kospi_top30_ohlcv_20231205_20250617.csv"
 ROUNDED = 0.005 + 1e-6

@@ -9,7 +9,7 @@ import pytest
 
 from kstock.kit.calendar import today_kst
 from tests.market.test_stocks_api import get_json
-from tests.seed import SAMSUNG_BARS
+from tests.support.seed import SAMSUNG_BARS
 
 RANGE = "from_date=2024-12-01&to_date=2025-01-31"
 

@@ -16,7 +16,7 @@ from kstock.db.engine import create_engine
 from kstock.market.indicators import recompute_indicators
 from kstock.market.models import DailyBar, FinancialStatement, Instrument
 from kstock.market.scores import percentile, score_all
-from tests.conftest import DatabaseFactory
+from tests.support.databases import DatabaseFactory
 
 NAN = math.nan
 

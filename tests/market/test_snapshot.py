@@ -16,8 +16,9 @@ from kstock.config import Settings
 from kstock.db.engine import create_engine
 from kstock.market.importers import import_listing, import_prices
 from kstock.market.versions import MARKET_DATA, current_version
-from tests.conftest import DatabaseFactory
-from tests.seed import seed_market
+from tests.support.app import lifespan_client
+from tests.support.databases import DatabaseFactory
+from tests.support.seed import seed_market
 
 LISTING = (
     ",Code,Name,Market,Sector,Industry,Products,ListingDate,SettleMonth,Representative,HomePage,Region\n"
@@ -31,10 +32,8 @@ async def live(db_factory: DatabaseFactory) -> AsyncIterator[tuple[FastAPI, http
     settings = (await db_factory.settings("snapshot")).model_copy(update={"snapshot_refresh_s": 0.05})
     await seed_market(settings)
     app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield app, http, settings
+    async with lifespan_client(app) as http:
+        yield app, http, settings
 
 
 async def test_new_listing_appears_after_the_refresh_and_caches_are_dropped(

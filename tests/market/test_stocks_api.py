@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.seed import TTM_EPS, TTM_NET_PROFIT
+from tests.support.seed import TTM_EPS, TTM_NET_PROFIT
 
 ALL_CODES = ["000660", "005930", "005935", "0126Z0", "035420", "123450", "999990"]
 

@@ -10,10 +10,11 @@ from contextlib import AsyncExitStack
 
 from kstock.market.table import Tick
 from kstock.portfolio.cache import PortfolioCache
-from tests.conftest import REDIS_URL, DatabaseFactory
-from tests.identity.conftest import Live, make_account, running
-from tests.portfolio.conftest import detail, new_portfolio, trade
-from tests.seed import seed_market
+from tests.portfolio.helpers import detail, new_portfolio, trade
+from tests.support.accounts import make_account
+from tests.support.app import Live, running
+from tests.support.databases import REDIS_URL, DatabaseFactory
+from tests.support.seed import seed_market
 
 SAMSUNG = "005930"
 DAY = "2025-01-10"

@@ -6,8 +6,9 @@ import uuid
 from typing import Any
 
 from kstock.identity.principal import Tier
-from tests.identity.conftest import Live, assert_error, make_account
-from tests.portfolio.conftest import detail, new_portfolio, trade
+from tests.portfolio.helpers import detail, new_portfolio, trade
+from tests.support.accounts import make_account
+from tests.support.app import Live, assert_error
 
 SAMSUNG = "005930"
 

@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 from kstock.identity.principal import Tier
 from kstock.market.table import Tick
 from kstock.portfolio.models import PortfolioTransaction
-from tests.identity.conftest import Live, assert_error, make_account
-from tests.portfolio.conftest import detail, new_portfolio, trade
+from tests.portfolio.helpers import detail, new_portfolio, trade
+from tests.support.accounts import make_account
+from tests.support.app import Live, assert_error
 
 D = dt.date
 SAMSUNG = "005930"  # seed: last bar 2025-01-10 closes 53,400; the bar before closes 55,100

@@ -12,9 +12,10 @@ from kstock.db.engine import create_engine
 from kstock.identity.principal import Tier
 from kstock.market.demo import generate_demo
 from kstock.market.models import Instrument
-from tests.conftest import DatabaseFactory
-from tests.identity.conftest import Live, assert_error, make_account, running
-from tests.portfolio.conftest import detail, new_portfolio
+from tests.portfolio.helpers import detail, new_portfolio
+from tests.support.accounts import make_account
+from tests.support.app import Live, assert_error, running
+from tests.support.databases import DatabaseFactory
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

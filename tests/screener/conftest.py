@@ -8,8 +8,8 @@ import pytest
 import pytest_asyncio
 
 from kstock.config import Settings
-from tests.conftest import DatabaseFactory
-from tests.identity.conftest import Live, running, seeded
+from tests.support.app import Live, running, seeded
+from tests.support.databases import DatabaseFactory
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

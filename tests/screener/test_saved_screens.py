@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 
 from kstock.identity.principal import Tier
 from kstock.screener.models import SavedScreen
-from tests.identity.conftest import Account, Live, assert_error, make_account
+from tests.support.accounts import Account, make_account
+from tests.support.app import Live, assert_error
 
 CHEAP = {"market": "ALL", "filters": {"per": {"max": 20}}, "sort_by": "per", "order": "asc"}
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from kstock.screener.schemas import SPEC_EXAMPLE
-from tests.identity.conftest import Live, assert_error
+from tests.support.app import Live, assert_error
 
 REQUIRED_FIELDS = (
     "per pbr psr roe roa eps bps dividend_yield market_cap close_price change_pct volume avg_volume_20d turnover "

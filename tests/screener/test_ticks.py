@@ -13,8 +13,8 @@ from kstock.market.snapshot import MarketSnapshot
 from kstock.market.table import Tick
 from kstock.screener.engine import compile_screen, run, select_rows
 from kstock.screener.schemas import ScreenDefinition
-from tests.conftest import DatabaseFactory
-from tests.seed import TTM_EPS, seed_market
+from tests.support.databases import DatabaseFactory
+from tests.support.seed import TTM_EPS, seed_market
 
 SHARES = 5_969_782_550
 LAST_CLOSE = 53_400  # 005930 on 2025-01-10

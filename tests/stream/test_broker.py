@@ -8,11 +8,6 @@ tests run a redis-server of their own on a free port.
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import signal
-import socket
-import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -25,8 +20,11 @@ from kstock.broker import Broker, BrokerUnavailableError, Message, create_broker
 from kstock.broker import redis as redis_broker
 from kstock.broker.memory import MemoryBroker
 from kstock.broker.redis import RedisBroker
+from tests.support.app import free_port
+from tests.support.databases import REDIS_URL
+from tests.support.logs import LogRecorder
+from tests.support.redis import RedisServer
 
-REDIS_URL = os.environ.get("KSTOCK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 WAIT_S = 5.0
 
 
@@ -382,77 +380,6 @@ async def test_malformed_bodies_are_counted_and_skipped(redis_brokers: Brokers) 
 # -- Redis outages -----------------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class RedisServer:
-    """A throwaway redis-server of the test's own on a fixed port, stopped and started at will."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        self.process = await asyncio.create_subprocess_exec(
-            *("redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        await eventually(self._accepts, what=f"redis-server on port {self.port}")
-
-    def _accepts(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                return True
-        except OSError:
-            return False
-
-    async def stop(self) -> None:
-        if self.process is not None:
-            self.process.send_signal(signal.SIGCONT)  # in case it was paused
-            self.process.terminate()
-            await asyncio.wait_for(self.process.wait(), 5)
-            self.process = None
-
-    def pause(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGSTOP)
-
-    def resume(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGCONT)
-
-
-@pytest.fixture
-async def own_redis() -> AsyncIterator[RedisServer]:
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not on PATH")
-    server = RedisServer()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
-class LogRecorder:
-    """Stands in for the module's structlog logger: keeps (level, event)."""
-
-    def __init__(self) -> None:
-        self.records: list[tuple[str, str]] = []
-
-    def __getattr__(self, level: str) -> Callable[..., None]:
-        def record(event: str, **fields: Any) -> None:
-            self.records.append((level, event))
-
-        return record
-
-
 async def within(seconds: float, awaitable: Awaitable[None]) -> None:
     async with asyncio.timeout(seconds):
         await awaitable
@@ -501,8 +428,8 @@ async def test_redis_restart_mid_stream_resumes_delivery(
         # The two failed publishes used up sequences 6 and 7: subscribers see the gap the outage made.
         assert after == [("price:005930", 8, b"after"), ("account:7", 1, b"new")]
         # Once per outage and broker (the feed's broker has a reader too), however many retries it took.
-        assert recorder.records.count(("warning", "broker_disconnected")) == 2
-        assert recorder.records.count(("info", "broker_reconnected")) == 2
+        assert recorder.lines().count(("warning", "broker_disconnected")) == 2
+        assert recorder.lines().count(("info", "broker_reconnected")) == 2
     finally:
         await feed.close()
         await api.close()

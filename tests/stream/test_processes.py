@@ -17,8 +17,9 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
-from tests.conftest import REDIS_URL, DatabaseFactory
-from tests.stream.conftest import quiet, request, stream_settings
+from tests.stream.helpers import quiet, request
+from tests.support.app import free_port
+from tests.support.databases import REDIS_URL, DatabaseFactory, stream_settings
 
 KSTOCK = str(Path(sys.executable).parent / "kstock")
 
@@ -50,15 +51,6 @@ async def ready(port: int) -> None:
     raise AssertionError(f"instance on {port} never became ready")
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.mark.slow
 async def test_two_serve_processes_and_one_feed_deliver_the_same_sequence(db_factory: DatabaseFactory) -> None:
     prefix = f"kstock-test:{uuid.uuid4().hex[:8]}:"
@@ -72,7 +64,7 @@ async def test_two_serve_processes_and_one_feed_deliver_the_same_sequence(db_fac
         "KSTOCK_ENV": "testing",
         "KSTOCK_FEED_SPEED": "5",
     }
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     with ExitStack() as stack:
         for port in ports:
             stack.enter_context(process(["serve", "--port", str(port)], env))

@@ -11,7 +11,7 @@ import orjson
 from kstock.feed.payloads import orderbook_data, price_data
 from kstock.kit.calendar import KST
 from kstock.sources import OrderBook, Phase, Trade
-from tests.stream.conftest import Stream, codes_of, receive_type, request
+from tests.stream.helpers import Stream, codes_of, receive_type, request
 
 
 def _price(stream: Stream, code: str) -> int:

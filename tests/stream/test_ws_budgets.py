@@ -14,19 +14,11 @@ from websockets.exceptions import ConnectionClosed
 
 from kstock.identity.principal import Principal, Role, Tier
 from kstock.stream.budget import StreamBudget
-from tests.conftest import REDIS_URL, DatabaseFactory
-from tests.identity.conftest import make_account, running
-from tests.stream.conftest import (
-    Stream,
-    codes_of,
-    receive,
-    request,
-    serving,
-    stream_app,
-    stream_settings,
-    until_closed,
-)
+from tests.stream.helpers import Stream, codes_of, receive, request, stream_app, until_closed
 from tests.stream.test_ws_credentials import closed, still_open
+from tests.support.accounts import make_account
+from tests.support.app import running, serving
+from tests.support.databases import REDIS_URL, DatabaseFactory, stream_settings
 
 
 async def _ack_or_error(ws: ClientConnection) -> dict[str, Any]:

@@ -18,9 +18,10 @@ from websockets.exceptions import ConnectionClosed
 
 from kstock.identity.principal import Role
 from kstock.identity.security import create_access_token
-from tests.conftest import REDIS_URL, DatabaseFactory
-from tests.identity.conftest import Account, assert_error, bearer, login, make_account, running
-from tests.stream.conftest import Stream, codes_of, receive, request, serving, stream_settings
+from tests.stream.helpers import Stream, codes_of, receive, request
+from tests.support.accounts import Account, bearer, login, make_account
+from tests.support.app import assert_error, running, serving
+from tests.support.databases import REDIS_URL, DatabaseFactory, stream_settings
 
 WITHIN_S = 3.0
 

@@ -14,17 +14,8 @@ import orjson
 import pytest
 from websockets.asyncio.client import ClientConnection
 
-from tests.conftest import DatabaseFactory
-from tests.stream.conftest import (
-    Stream,
-    codes_of,
-    quiet,
-    receive_type,
-    request,
-    stream_app,
-    stream_settings,
-    until_closed,
-)
+from tests.stream.helpers import Stream, codes_of, quiet, receive_type, request, stream_app, until_closed
+from tests.support.databases import DatabaseFactory, stream_settings
 
 BOOK = orjson.dumps(
     {

@@ -10,9 +10,10 @@ import orjson
 from websockets.asyncio.client import connect
 
 from kstock.broker import create_broker
-from tests.conftest import REDIS_URL, DatabaseFactory
-from tests.identity.conftest import make_account, running
-from tests.stream.conftest import receive_type, request, serving, stream_settings
+from tests.stream.helpers import receive_type, request
+from tests.support.accounts import make_account
+from tests.support.app import running, serving
+from tests.support.databases import REDIS_URL, DatabaseFactory, stream_settings
 
 
 async def test_two_instances_deliver_the_same_sequence(db_factory: DatabaseFactory) -> None:

@@ -9,7 +9,7 @@ import uuid
 
 import orjson
 
-from tests.stream.conftest import Stream, codes_of, quiet, receive_type, request
+from tests.stream.helpers import Stream, codes_of, quiet, receive_type, request
 
 
 async def _portfolio_with(stream: Stream, code: str, quantity: int, price: int, day: dt.date) -> str:

@@ -6,7 +6,7 @@ import asyncio
 
 import orjson
 
-from tests.stream.conftest import Stream, codes_of, quiet, receive, receive_type, request, until_closed
+from tests.stream.helpers import Stream, codes_of, quiet, receive, receive_type, request, until_closed
 
 
 async def _closed_code(stream: Stream, token: str) -> int | None:

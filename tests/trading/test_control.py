@@ -14,8 +14,9 @@ from sqlalchemy import select
 from kstock.identity.principal import Role, Tier
 from kstock.sources import MinuteBar
 from kstock.trading.models import TradingAccount, TradingEvent, TradingStrategy
-from tests.identity.conftest import Account, Live, assert_error, make_account
-from tests.trading.conftest import (
+from tests.support.accounts import Account, api_key, make_account
+from tests.support.app import Live, assert_error
+from tests.trading.helpers import (
     CODE,
     MARKET_TIME,
     account,
@@ -172,12 +173,6 @@ async def test_an_admin_may_override_another_users_account_a_user_may_not(live: 
     assert mine.json()["override"]["set_by"] == "owner"
 
 
-async def _key(live: Live, user: Account, scopes: list[str]) -> dict[str, str]:
-    created = await live.http.post("/v1/api-keys", json={"name": "k", "scopes": scopes}, headers=user.headers)
-    assert created.status_code == 201, created.text
-    return {"X-API-Key": created.json()["key"]}
-
-
 async def test_an_admins_key_overrides_another_users_account_only_with_the_admin_scope(
     live: Live, trader: Account
 ) -> None:
@@ -185,12 +180,12 @@ async def test_an_admins_key_overrides_another_users_account_only_with_the_admin
     url = f"/v1/trading/accounts/{account_id}/risk/override"
     body = {"reason": "incident 43", "expires_in_s": 600, "level": "reducing"}
     admin = await make_account(live, "admin-keys-control@example.com", role=Role.ADMIN)
-    without = await _key(live, admin, ["read", "trade"])
+    without = await api_key(live, admin, "read", "trade")
     refused = await live.http.post(url, json=body, headers=without)
     details = assert_error(refused, 403, "INSUFFICIENT_SCOPE")["details"]
     assert details == {"required_scope": "admin", "key_scopes": ["read", "trade"]}
     assert (await _get(live, trader, f"/v1/trading/accounts/{account_id}/risk"))["override"] is None
-    with_admin = await _key(live, admin, ["read", "trade", "admin"])
+    with_admin = await api_key(live, admin, "read", "trade", "admin")
     allowed = await live.http.post(url, json=body, headers=with_admin)
     assert allowed.status_code == 200, allowed.text
     assert allowed.json()["override"]["set_by"] == "admin"

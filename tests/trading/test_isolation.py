@@ -10,10 +10,11 @@ import pytest
 import pytest_asyncio
 
 from kstock.identity.principal import Tier
-from tests.conftest import DatabaseFactory
-from tests.identity.conftest import Account, Live, assert_error, make_account, running
-from tests.seed import seed_market
-from tests.trading.conftest import CODE, account, engine_for, new_account, place, prints, set_market, step
+from tests.support.accounts import Account, make_account
+from tests.support.app import Live, assert_error, running
+from tests.support.databases import DatabaseFactory
+from tests.support.seed import seed_market
+from tests.trading.helpers import CODE, account, engine_for, new_account, place, prints, set_market, step
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

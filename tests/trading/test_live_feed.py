@@ -12,9 +12,9 @@ from kstock.feed.runner import FeedRunner
 from kstock.feed.sim import SimClock
 from kstock.identity.principal import Tier
 from kstock.kit.krx import tick_size
-from tests.conftest import DatabaseFactory
-from tests.identity.conftest import make_account, running
-from tests.stream.conftest import stream_settings
+from tests.support.accounts import make_account
+from tests.support.app import running
+from tests.support.databases import DatabaseFactory, stream_settings
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

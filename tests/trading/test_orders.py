@@ -16,20 +16,11 @@ import pytest_asyncio
 from kstock.identity.principal import Tier
 from kstock.sources import Phase
 from kstock.trading import previews
-from tests.conftest import DatabaseFactory
-from tests.identity.conftest import Account, Live, assert_error, make_account, running
-from tests.seed import seed_market
-from tests.trading.conftest import (
-    account,
-    engine_for,
-    failed,
-    new_account,
-    place,
-    preview,
-    prints,
-    set_market,
-    step,
-)
+from tests.support.accounts import Account, make_account
+from tests.support.app import Live, assert_error, running
+from tests.support.databases import DatabaseFactory
+from tests.support.seed import seed_market
+from tests.trading.helpers import account, engine_for, failed, new_account, place, preview, prints, set_market, step
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -1,22 +1,12 @@
-"""An app over the hand-made market per portfolio test module, and helpers to drive it."""
+"""Helpers that drive the portfolio routes (the app is the root ``live`` fixture)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-import pytest_asyncio
-
-from tests.conftest import DatabaseFactory
-from tests.identity.conftest import Account, Live, seeded
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def live(db_factory: DatabaseFactory, request: pytest.FixtureRequest) -> AsyncIterator[Live]:
-    async with seeded(db_factory, request, "portfolio_") as app:
-        yield app
+from tests.support.accounts import Account
+from tests.support.app import Live
 
 
 async def new_portfolio(live: Live, account: Account, name: str = "main") -> str:

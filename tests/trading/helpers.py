@@ -1,4 +1,4 @@
-"""An app over the hand-made market per trading test module, a market set by publishing the feed's own messages
+"""For the trading tests (the app is the root ``live`` fixture): a market set by publishing the feed's own messages
 through the app's real broker, and an engine driven with hand-written prints."""
 
 from __future__ import annotations
@@ -6,31 +6,23 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
-import pytest
-import pytest_asyncio
 
 from kstock.feed.payloads import orderbook_data, price_data, ticks_data
 from kstock.kit.calendar import KST
 from kstock.sources import OrderBook, Phase, Step, Trade
 from kstock.trading.engine import TradingEngine
-from tests.conftest import DatabaseFactory
-from tests.identity.conftest import Account, Live, seeded
+from tests.support.accounts import Account
+from tests.support.app import Live
 
 # A Monday in session: 10:00 in Seoul.
 DAY = dt.date(2026, 11, 23)
 MARKET_TIME = dt.datetime(2026, 11, 23, 10, 0, tzinfo=KST)
 BASE = 70_000  # 005930's base price (yesterday's close): band 49,000 to 91,000
 CODE = "005930"
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def live(db_factory: DatabaseFactory, request: pytest.FixtureRequest) -> AsyncIterator[Live]:
-    async with seeded(db_factory, request, "trading_") as app:
-        yield app
 
 
 async def set_market(
