@@ -9,6 +9,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kstock.kit.average_cost import taken_out
 from kstock.kit.clock import as_utc, utcnow
 from kstock.trading import repository
 from kstock.trading.costs import CostSchedule, Side, net_cash_change, trade_costs
@@ -38,8 +39,8 @@ async def apply_fill(
     apart from the wall clock).
 
     The position keeps the buy commission of the shares held (``fees``) beside their cost: a sell takes both out
-    in proportion and its realized P&L is net of both (the sell's own costs, the cost and the buy commission of the
-    shares sold)."""
+    by the moving-average rule (:func:`kstock.kit.average_cost.taken_out`) and its realized P&L is net of both
+    (the sell's own costs, the cost and the buy commission of the shares sold)."""
     now = as_utc(now)  # the market's time arrives in Seoul time; every stored instant is UTC
     recorded = utcnow()
     remaining = order.quantity - order.filled_quantity
@@ -62,13 +63,8 @@ async def apply_fill(
         position.cost_basis += amount
         position.fees += costs.commission
     else:
-        if quantity > position.quantity:
-            raise ValueError(f"selling {quantity} with {position.quantity} held")
-        if quantity == position.quantity:
-            cost_out, fees_out = position.cost_basis, position.fees
-        else:
-            cost_out = position.cost_basis * quantity // position.quantity
-            fees_out = position.fees * quantity // position.quantity
+        cost_out = taken_out(position.cost_basis, quantity, position.quantity)
+        fees_out = taken_out(position.fees, quantity, position.quantity)
         realized = amount - costs.total - cost_out - fees_out
         position.quantity -= quantity
         position.cost_basis -= cost_out
