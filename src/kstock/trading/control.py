@@ -12,11 +12,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kstock.errors import ValidationError
+from kstock.errors import NotFoundError, ValidationError
 from kstock.identity.dependencies import InsufficientScopeError
 from kstock.identity.principal import Principal, Scope
 from kstock.kit.calendar import KST
-from kstock.kit.clock import as_utc, iso_utc
+from kstock.kit.clock import as_utc, iso_utc, utcnow
 from kstock.kit.numbers import percent, rounded
 from kstock.trading import repository
 from kstock.trading.accounts import (
@@ -31,12 +31,12 @@ from kstock.trading.accounts import (
     risk_view,
 )
 from kstock.trading.costs import CostSchedule
-from kstock.trading.models import TradingAccount, TradingFill
+from kstock.trading.models import TradingAccount, TradingFill, TradingStrategy
 from kstock.trading.performance import ClosedTrade, EquityPoint, performance_report
 from kstock.trading.render import event_dict, position_dict, signal_dict
 from kstock.trading.risk import RiskLimits, RiskLimitsError
 from kstock.trading.risk_state import AccountState, daily_loss_pct, drawdown_pct, drawdown_zone
-from kstock.trading.strategies import STRATEGIES
+from kstock.trading.strategies import STRATEGIES, create_strategy
 
 
 async def portfolio(
@@ -265,3 +265,81 @@ async def lock_for_control(
     if account.user_id != principal.user_id and not principal.acts_as_admin:
         raise InsufficientScopeError.of(Scope.ADMIN, principal)  # the request rolls back the lock's write
     return account
+
+
+# -- strategies ------------------------------------------------------------------------------------------------
+
+
+class StrategyNotFoundError(NotFoundError):
+    code = "STRATEGY_NOT_FOUND"
+
+
+async def add_strategy(
+    session: AsyncSession,
+    principal: Principal,
+    account_id: uuid.UUID,
+    name: str,
+    params: dict[str, Any],
+    codes: list[str],
+    quantity: int,
+    auto_execute: bool,
+) -> TradingStrategy:
+    """Enable strategy ``name`` over ``codes`` (listed stocks) on the caller's account; 400 for bad parameters."""
+    try:
+        strategy = create_strategy(name, params, codes)
+    except (KeyError, ValueError) as exc:
+        raise ValidationError("Invalid strategy parameters", {"params": [str(exc)[:500]]}) from exc
+    account = await lock_account(session, account_id, principal.user_id)
+    now = utcnow()
+    row = TradingStrategy(
+        account_id=account.id,
+        name=name,
+        params=strategy.params.model_dump(),
+        codes=codes,
+        quantity=quantity,
+        auto_execute=auto_execute,
+        enabled=True,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    record_event(session, account, "strategy_enabled", {"strategy_id": str(row.id), "name": name})
+    return row
+
+
+async def _owned_strategy(session: AsyncSession, account_id: uuid.UUID, strategy_id: uuid.UUID) -> TradingStrategy:
+    row = await repository.strategy(session, strategy_id)
+    if row is None or row.account_id != account_id:
+        raise StrategyNotFoundError(f"Strategy {strategy_id} not found", {"strategy_id": str(strategy_id)})
+    return row
+
+
+async def update_strategy(
+    session: AsyncSession,
+    principal: Principal,
+    account_id: uuid.UUID,
+    strategy_id: uuid.UUID,
+    enabled: bool | None,
+    auto_execute: bool | None,
+) -> TradingStrategy:
+    """Enable or disable a strategy (enabling clears its error) or change its auto-execution."""
+    account = await lock_account(session, account_id, principal.user_id)
+    row = await _owned_strategy(session, account_id, strategy_id)
+    changes: dict[str, Any] = {}
+    if enabled is not None:
+        row.enabled = changes["enabled"] = enabled
+        if enabled:
+            row.error = None
+    if auto_execute is not None:
+        row.auto_execute = changes["auto_execute"] = auto_execute
+    row.updated_at = utcnow()
+    record_event(session, account, "strategy_updated", {"strategy_id": str(row.id), **changes})
+    return row
+
+
+async def delete_strategy(
+    session: AsyncSession, principal: Principal, account_id: uuid.UUID, strategy_id: uuid.UUID
+) -> None:
+    await lock_account(session, account_id, principal.user_id)
+    await session.delete(await _owned_strategy(session, account_id, strategy_id))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-import uuid
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
@@ -18,7 +17,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, status
 from starlette.responses import Response
 
 from kstock.db.session import SessionDep, after_commit
-from kstock.errors import NotFoundError, ValidationError, error_responses
+from kstock.errors import ValidationError, error_responses
 from kstock.gateway.audit import audit_event, read_only
 from kstock.gateway.ratelimit import endpoint_class
 from kstock.identity.dependencies import CurrentPrincipal
@@ -37,7 +36,6 @@ from kstock.trading.costs import Side
 from kstock.trading.desk import Desk, OrderRequest, order_of
 from kstock.trading.fills import cash_view
 from kstock.trading.market import MarketView, snapshot_prices
-from kstock.trading.models import TradingStrategy
 from kstock.trading.orders import OrderType, TimeInForce
 from kstock.trading.risk_state import AccountState
 from kstock.trading.schemas import (
@@ -45,21 +43,36 @@ from kstock.trading.schemas import (
     AccountIn,
     AccountList,
     AccountOut,
-    Document,
+    AccountStatusOut,
+    ConfigOut,
+    EngineStatusOut,
+    EventList,
     ExecuteIn,
     OrderIn,
     OrderList,
     OrderOut,
     OverrideIn,
-    Paged,
+    OverrideSetOut,
+    PerformanceOut,
+    PortfolioOut,
     PreviewOut,
     ResetIn,
     RiskConfigIn,
+    RiskConfigOut,
+    RiskOut,
+    SignalList,
+    StartOut,
+    StopDoneOut,
     StopIn,
+    StopPlanOut,
+    StrategyCatalogOut,
     StrategyIn,
+    StrategyList,
+    StrategyOut,
     StrategyPatch,
+    TradeList,
 )
-from kstock.trading.strategies import STRATEGIES, create_strategy
+from kstock.trading.strategies import STRATEGIES
 
 router = APIRouter(prefix="/trading", tags=["trading"])
 
@@ -68,10 +81,6 @@ OrderId = Annotated[StrictUUID, Path(description="the order's id")]
 StrategyId = Annotated[StrictUUID, Path(description="the strategy's id")]
 NOT_YOURS = "Another user's account answers 404 `ACCOUNT_NOT_FOUND`, exactly like a missing one."
 ACCOUNT_ERRORS = error_responses(400, 404)
-
-
-class StrategyNotFoundError(NotFoundError):
-    code = "STRATEGY_NOT_FOUND"
 
 
 def _view(request: Request, snapshot: MarketSnapshot | None) -> MarketView:
@@ -132,7 +141,7 @@ async def _account_body(
 
 @router.get(
     "/status",
-    response_model=Document,
+    response_model=EngineStatusOut,
     summary="Trading engine status",
     description="The feed's connection state, the age of its last tick, the market session phase and clock, the "
     "engine's open orders and fills, and this instance's uptime.",
@@ -163,7 +172,7 @@ async def engine_status(request: Request, snapshot: SnapshotDep, principal: Curr
 
 @router.get(
     "/strategies",
-    response_model=Document,
+    response_model=StrategyCatalogOut,
     summary="The built-in strategies and their parameters",
     description="Each strategy's parameters as a JSON schema (defaults, bounds), for building forms.",
     responses=error_responses(400),
@@ -400,7 +409,7 @@ async def cancel_order(
 
 @router.get(
     "/accounts/{account_id}/status",
-    response_model=Document,
+    response_model=AccountStatusOut,
     summary="Account engine state",
     description="ACTIVE, REDUCING (only position-reducing orders), HALTED (no new orders) or STOPPED; open "
     f"positions and orders, the risk zone and the strategies running. {NOT_YOURS}",
@@ -416,7 +425,7 @@ async def account_status(
 
 @router.get(
     "/accounts/{account_id}/portfolio",
-    response_model=Document,
+    response_model=PortfolioOut,
     summary="Positions, P&L and exposure by stock and sector",
     description=NOT_YOURS,
     responses=ACCOUNT_ERRORS,
@@ -435,7 +444,7 @@ async def account_portfolio(
 
 @router.get(
     "/accounts/{account_id}/risk",
-    response_model=Document,
+    response_model=RiskOut,
     summary="Risk: drawdown zone, risk level, loss limits used",
     description="Zones NORMAL, CAUTION, DANGER (reducing only) and HALT against `max_drawdown_pct`; the daily "
     f"loss against `daily_loss_limit_pct`; any override and its expiry. {NOT_YOURS}",
@@ -453,7 +462,7 @@ async def account_risk(
 
 @router.get(
     "/accounts/{account_id}/trades",
-    response_model=Paged,
+    response_model=TradeList,
     summary="Executions, newest first",
     description=f"Filter by trade date (`from`, `to`, inclusive); always paged, never all at once. {NOT_YOURS}",
     responses=ACCOUNT_ERRORS,
@@ -476,7 +485,7 @@ async def account_trades(
 
 @router.get(
     "/accounts/{account_id}/performance",
-    response_model=Document,
+    response_model=PerformanceOut,
     summary="Performance: win rate, profit factor, return, drawdown, Sharpe, equity curve",
     description="Closed trades are the sells (each against its moving-average cost, after commission and tax); "
     f"the equity curve is the account's equity at each fill, each minute it held positions and each close. {NOT_YOURS}",
@@ -496,7 +505,7 @@ async def account_performance(
 
 @router.get(
     "/accounts/{account_id}/signals",
-    response_model=Paged,
+    response_model=SignalList,
     summary="Recent strategy signals and what became of each",
     description=f"`outcome`: executed (order placed), rejected (with the failed checks), proposed. {NOT_YOURS}",
     responses=ACCOUNT_ERRORS,
@@ -512,7 +521,7 @@ async def account_signals(
 
 @router.get(
     "/accounts/{account_id}/events",
-    response_model=Paged,
+    response_model=EventList,
     summary="State changes, overrides, start/stop and config changes, newest first",
     description=NOT_YOURS,
     responses=ACCOUNT_ERRORS,
@@ -528,7 +537,7 @@ async def account_events(
 
 @router.post(
     "/accounts/{account_id}/start",
-    response_model=Document,
+    response_model=StartOut,
     summary="Start (resume) trading",
     description="Leaves STOPPED (or a latched restriction) for ACTIVE; the next evaluation restricts again what "
     f"the figures call for. {NOT_YOURS}",
@@ -546,7 +555,7 @@ async def start_account(
 
 @router.post(
     "/accounts/{account_id}/stop",
-    response_model=Document,
+    response_model=StopPlanOut | StopDoneOut,
     summary="Stop: cancel all open orders and close all positions",
     description='Without `{"confirm": true}` returns what it would do and changes nothing; with it, cancels every '
     "open order, sells every position at the market and leaves the account STOPPED. "
@@ -571,7 +580,7 @@ async def stop_account(
 
 @router.post(
     "/accounts/{account_id}/risk/override",
-    response_model=Document,
+    response_model=OverrideSetOut,
     summary="Temporarily relax the automatic risk state",
     description="For the account's owner or an admin: while it lasts, automatic restrictions are capped at "
     "`level`; it never lifts STOPPED and lapses at its expiry (then the figures apply again). Audited. "
@@ -594,7 +603,7 @@ async def risk_override(
 
 @router.get(
     "/accounts/{account_id}/config",
-    response_model=Document,
+    response_model=ConfigOut,
     summary="The account's risk limits and the deployment's cost schedule",
     description=NOT_YOURS,
     responses=ACCOUNT_ERRORS,
@@ -610,7 +619,7 @@ async def get_config(
 
 @router.put(
     "/accounts/{account_id}/config/risk",
-    response_model=Document,
+    response_model=RiskConfigOut,
     summary="Replace the account's risk limits",
     description="Amounts and counts positive integers, percentages in (0, 100], `caution_at_pct` at most "
     f"`danger_at_pct`; unknown keys rejected (400); keys left out take the defaults. Audited. {NOT_YOURS}",
@@ -634,7 +643,7 @@ async def put_risk_config(
 
 @router.post(
     "/accounts/{account_id}/strategies",
-    response_model=Document,
+    response_model=StrategyOut,
     status_code=status.HTTP_201_CREATED,
     summary="Enable a strategy on the account",
     description="`ma_cross` or `rsi_reversion` with its parameters (see GET /v1/trading/strategies) over up to 50 "
@@ -653,33 +662,16 @@ async def add_strategy(
     codes = [normalize_code(code) for code in body.stock_codes]
     for code in codes:
         get_stock(snapshot, code)
-    try:
-        strategy = create_strategy(body.name, body.params, codes)
-    except (KeyError, ValueError) as exc:
-        raise ValidationError("Invalid strategy parameters", {"params": [str(exc)[:500]]}) from exc
-    account = await accounts.lock_account(session, account_id, principal.user_id)
-    now = utcnow()
-    row = TradingStrategy(
-        account_id=account.id,
-        name=body.name,
-        params=strategy.params.model_dump(),
-        codes=codes,
-        quantity=body.quantity,
-        auto_execute=body.auto_execute,
-        enabled=True,
-        created_at=now,
-        updated_at=now,
+    row = await control.add_strategy(
+        session, principal, account_id, body.name, body.params, codes, body.quantity, body.auto_execute
     )
-    session.add(row)
-    await session.flush()
-    accounts.record_event(session, account, "strategy_enabled", {"strategy_id": str(row.id), "name": body.name})
     _publish_after_commit(request, session)
     return JSONResponse(render.strategy_dict(row), status_code=201)
 
 
 @router.get(
     "/accounts/{account_id}/strategies",
-    response_model=Document,
+    response_model=StrategyList,
     summary="The account's strategies",
     description=f"A disabled strategy shows the error that disabled it. {NOT_YOURS}",
     responses=ACCOUNT_ERRORS,
@@ -691,16 +683,9 @@ async def list_strategies(session: SessionDep, principal: CurrentPrincipal, acco
     return JSONResponse({"strategies": [render.strategy_dict(r) for r in rows]})
 
 
-async def _owned_strategy(session: SessionDep, account_id: uuid.UUID, strategy_id: uuid.UUID) -> TradingStrategy:
-    row = await repository.strategy(session, strategy_id)
-    if row is None or row.account_id != account_id:
-        raise StrategyNotFoundError(f"Strategy {strategy_id} not found", {"strategy_id": str(strategy_id)})
-    return row
-
-
 @router.patch(
     "/accounts/{account_id}/strategies/{strategy_id}",
-    response_model=Document,
+    response_model=StrategyOut,
     summary="Enable, disable or change auto-execution of a strategy",
     description=NOT_YOURS,
     responses=error_responses(400, 404, 413),
@@ -713,19 +698,7 @@ async def patch_strategy(
     strategy_id: StrategyId,
     body: StrategyPatch,
 ) -> Response:
-    await accounts.lock_account(session, account_id, principal.user_id)
-    row = await _owned_strategy(session, account_id, strategy_id)
-    if body.enabled is not None:
-        row.enabled = body.enabled
-        if body.enabled:
-            row.error = None
-    if body.auto_execute is not None:
-        row.auto_execute = body.auto_execute
-    row.updated_at = utcnow()
-    account = await accounts.owned_account(session, principal, account_id)
-    accounts.record_event(
-        session, account, "strategy_updated", {"strategy_id": str(row.id), **body.model_dump(exclude_none=True)}
-    )
+    row = await control.update_strategy(session, principal, account_id, strategy_id, body.enabled, body.auto_execute)
     _publish_after_commit(request, session)
     return JSONResponse(render.strategy_dict(row))
 
@@ -740,9 +713,7 @@ async def patch_strategy(
 async def delete_strategy(
     session: SessionDep, principal: CurrentPrincipal, account_id: AccountId, strategy_id: StrategyId
 ) -> Response:
-    await accounts.lock_account(session, account_id, principal.user_id)
-    row = await _owned_strategy(session, account_id, strategy_id)
-    await session.delete(row)
+    await control.delete_strategy(session, principal, account_id, strategy_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
