@@ -350,17 +350,21 @@ class RiskLimitsOut(_Out):
     danger_at_pct: float = Field(examples=[80.0])
 
 
-class OverrideOut(_Out):
-    level: str | None = Field(
-        default=None, examples=["active"], description="absent from overrides set before levels existed"
-    )
+class _OverrideFields(_Out):
     reason: str = Field(examples=["reviewed the drawdown with the desk"])
     expires_at: str = Field(examples=["2026-11-23T02:30:15.120Z"])
     set_by: str = Field(examples=["owner"], description="owner | admin")
     set_at: str = Field(examples=["2026-11-23T01:30:15.120Z"])
 
 
-class OverrideStateOut(OverrideOut):
+class OverrideOut(_OverrideFields):
+    level: str = Field(examples=["active"], description="the most restrictive automatic state while it lasts")
+
+
+class OverrideStateOut(_OverrideFields):
+    level: str | None = Field(
+        default=None, examples=["active"], description="absent from overrides set before levels existed"
+    )
     active: bool = Field(examples=[True])
 
 
