@@ -2,9 +2,11 @@
 
 - A buy adds its shares and their cost (price x quantity) to the position; the average price is cost / shares.
 - A sell removes shares at the average: the cost taken out is cost x sold / held (rounded down to a won; selling
-  everything takes out exactly the rest), and its realized gain is price x sold - fees - that cost.
+  everything takes out exactly the rest: :func:`kstock.kit.average_cost.taken_out`, the paper-trading account's
+  rule too), and its realized gain is price x sold - fees - that cost.
 - Fees are kept apart from the average price (the broker's 평균단가 shows none): a sell's fees reduce its
-  realized gain, a buy's are counted in ``fees``.
+  realized gain, a buy's are counted in ``fees`` and never taken out by a sell (a paper-trading account, unlike
+  this ledger, also takes the sold shares' part of their buy commission out of the sell's realized P&L).
 - Selling more than is held at that point of the ledger is refused.
 
 Entries are replayed in trade-date order, then in the order they were entered, so a back-dated entry lands
@@ -17,6 +19,8 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from kstock.kit.average_cost import taken_out
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +64,7 @@ def replay(entries: Iterable[Entry]) -> Position:
             continue
         if entry.quantity > position.quantity:
             raise OversellError(entry, position.quantity)
-        if entry.quantity == position.quantity:
-            cost_out = position.cost_basis
-        else:
-            cost_out = position.cost_basis * entry.quantity // position.quantity
+        cost_out = taken_out(position.cost_basis, entry.quantity, position.quantity)
         gain = entry.price * entry.quantity - entry.fees - cost_out
         position.quantity -= entry.quantity
         position.cost_basis -= cost_out

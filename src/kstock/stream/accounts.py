@@ -29,9 +29,11 @@ from kstock.stream.connection import Connection
 from kstock.stream.protocol import Clock
 from kstock.stream.watches import CodeIndex
 from kstock.stream.wire import Prepared
+from kstock.trading.accounts import AccountNotFoundError, owned_account
 from kstock.trading.market import snapshot_prices
 from kstock.trading.models import TradingAccount, TradingPosition
-from kstock.trading.service import AccountNotFoundError, account_dict, owned_account, position_dict, positions_of
+from kstock.trading.render import account_dict, position_dict
+from kstock.trading.repository import positions_of
 
 log = structlog.get_logger("kstock.stream.accounts")
 
@@ -76,7 +78,7 @@ class AccountWatcher:
         self._clock = Clock()
 
     async def _load(self, watch: _Watch) -> None:
-        """The account and its open positions, through the trading service's own owner check."""
+        """The account and its open positions, through the trading accounts' own owner check."""
         async with self._sessionmaker() as session:
             account = await owned_account(session, watch.principal, uuid.UUID(watch.account_id))
             watch.positions = await positions_of(session, account.id)

@@ -1,5 +1,6 @@
-"""The control API of an account: status, portfolio, risk, trades, performance, signals, start/stop, override and
-config. Reads value positions at live prices; writes take the account's lock like every other write.
+"""The control API of an account: status, portfolio, risk, trades, performance, signals, start, override and
+config (a stop is the order desk's: :meth:`kstock.trading.desk.Desk.stop`). Reads value positions at live prices;
+writes take the account's lock like every other write.
 """
 
 from __future__ import annotations
@@ -9,68 +10,40 @@ import uuid
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kstock.errors import ValidationError
+from kstock.errors import NotFoundError, ValidationError
 from kstock.identity.dependencies import InsufficientScopeError
 from kstock.identity.principal import Principal, Scope
 from kstock.kit.calendar import KST
-from kstock.kit.clock import as_utc, iso_utc
+from kstock.kit.clock import as_utc, iso_utc, utcnow
 from kstock.kit.numbers import percent, rounded
-from kstock.trading.costs import CostSchedule, Side
-from kstock.trading.market import Quote
-from kstock.trading.models import (
-    TradingAccount,
-    TradingEquity,
-    TradingEvent,
-    TradingFill,
-    TradingOrder,
-    TradingSignal,
-    TradingStrategy,
-)
-from kstock.trading.orders import OrderType, TimeInForce
-from kstock.trading.performance import ClosedTrade, EquityPoint, performance_report
-from kstock.trading.risk import RiskLimits, RiskLimitsError
-from kstock.trading.risk_state import AccountState, daily_loss_pct, drawdown_pct, drawdown_zone
-from kstock.trading.service import (
-    CANCELLED,
-    OPEN,
-    Assessment,
-    OrderRequest,
+from kstock.trading import repository
+from kstock.trading.accounts import (
     Prices,
     actor_label,
-    assess,
-    close_order,
     equity_of,
     limits_of,
     lock_account,
-    mark,
     override_of,
-    place_order,
-    position_dict,
-    positions_of,
     public_detail,
     record_event,
     risk_view,
 )
-from kstock.trading.strategies import STRATEGIES
-
-
-async def open_orders(session: AsyncSession, account_id: uuid.UUID) -> list[TradingOrder]:
-    statement = (
-        select(TradingOrder)
-        .where(TradingOrder.account_id == account_id, TradingOrder.status == OPEN)
-        .order_by(TradingOrder.created_at)
-    )
-    return list((await session.execute(statement)).scalars())
+from kstock.trading.costs import CostSchedule
+from kstock.trading.models import TradingAccount, TradingFill, TradingStrategy
+from kstock.trading.performance import ClosedTrade, EquityPoint, performance_report
+from kstock.trading.render import event_dict, position_dict, signal_dict
+from kstock.trading.risk import RiskLimits, RiskLimitsError
+from kstock.trading.risk_state import AccountState, daily_loss_pct, drawdown_pct, drawdown_zone
+from kstock.trading.strategies import STRATEGIES, create_strategy
 
 
 async def portfolio(
     session: AsyncSession, account: TradingAccount, prices: Prices, sectors: dict[str, str | None]
 ) -> dict[str, Any]:
     """Positions with P&L, and exposure by stock and by sector."""
-    positions = await positions_of(session, account.id)
+    positions = await repository.positions_of(session, account.id)
     equity = equity_of(account, positions, prices)
     rows = [position_dict(p, prices, equity) for p in positions]
     by_sector: dict[str, int] = defaultdict(int)
@@ -130,17 +103,11 @@ def risk(account: TradingAccount, equity: int, now: dt.datetime) -> dict[str, An
 
 
 async def status(session: AsyncSession, account: TradingAccount, prices: Prices, now: dt.datetime) -> dict[str, Any]:
-    positions = await positions_of(session, account.id)
+    positions = await repository.positions_of(session, account.id)
     equity = equity_of(account, positions, prices)
     view = risk_view(account, equity, now)
-    orders = await open_orders(session, account.id)
-    strategies = (
-        await session.execute(
-            select(TradingStrategy.id, TradingStrategy.name).where(
-                TradingStrategy.account_id == account.id, TradingStrategy.enabled
-            )
-        )
-    ).all()
+    orders = await repository.open_orders(session, account.id)
+    strategies = await repository.running_strategies(session, account.id)
     return {
         "account_id": str(account.id),
         "engine_state": view.state.value,
@@ -157,20 +124,7 @@ async def status(session: AsyncSession, account: TradingAccount, prices: Prices,
 async def trades(
     session: AsyncSession, account_id: uuid.UUID, start: dt.date | None, end: dt.date | None, offset: int, limit: int
 ) -> tuple[list[TradingFill], int]:
-    conditions = [TradingFill.account_id == account_id]
-    if start is not None:
-        conditions.append(TradingFill.trade_date >= start)
-    if end is not None:
-        conditions.append(TradingFill.trade_date <= end)
-    total = (await session.execute(select(func.count()).select_from(TradingFill).where(*conditions))).scalar_one()
-    statement = (
-        select(TradingFill)
-        .where(*conditions)
-        .order_by(TradingFill.executed_at.desc(), TradingFill.recorded_at.desc())
-        .offset(offset)
-        .limit(limit)
-    )
-    return list((await session.execute(statement)).scalars()), int(total)
+    return await repository.fills_page(session, account_id, start, end, offset, limit)
 
 
 async def performance(
@@ -179,15 +133,7 @@ async def performance(
     """Closed trades (every sell is one, against the moving-average cost) and the equity curve of the last
     ``days`` calendar days, ending with the equity now."""
     since = now - dt.timedelta(days=days)
-    sells = (
-        await session.execute(
-            select(TradingFill).where(
-                TradingFill.account_id == account.id,
-                TradingFill.side == Side.SELL.value,
-                TradingFill.recorded_at >= since,
-            )
-        )
-    ).scalars()
+    sells = await repository.sells_since(session, account.id, since)
     closed = [
         ClosedTrade(
             code=f.stock_code,
@@ -200,15 +146,9 @@ async def performance(
         )
         for f in sells
     ]
-    points = (
-        await session.execute(
-            select(TradingEquity.at, TradingEquity.equity)
-            .where(TradingEquity.account_id == account.id, TradingEquity.at >= since)
-            .order_by(TradingEquity.at)
-        )
-    ).all()
+    points = await repository.equity_since(session, account.id, since)
     curve = [EquityPoint(as_utc(at).astimezone(KST), equity) for at, equity in points]
-    positions = await positions_of(session, account.id)
+    positions = await repository.positions_of(session, account.id)
     current = equity_of(account, positions, prices)
     if not curve or curve[-1].equity != current:
         last = curve[-1].at if curve else now.astimezone(KST)
@@ -231,102 +171,11 @@ def _utc_text(value: Any) -> Any:
 async def signals(
     session: AsyncSession, account_id: uuid.UUID, offset: int, limit: int
 ) -> tuple[list[dict[str, Any]], int]:
-    condition = TradingSignal.account_id == account_id
-    total = (await session.execute(select(func.count()).select_from(TradingSignal).where(condition))).scalar_one()
-    statement = select(TradingSignal).where(condition).order_by(TradingSignal.at.desc()).offset(offset).limit(limit)
-    rows = [
-        {
-            "id": str(s.id),
-            "strategy_id": str(s.strategy_id),
-            "stock_code": s.stock_code,
-            "side": s.side,
-            "price": s.price,
-            "reason": s.reason,
-            "outcome": s.outcome,
-            "detail": s.detail,
-            "order_id": str(s.order_id) if s.order_id else None,
-            "at": iso_utc(s.at),
-        }
-        for s in (await session.execute(statement)).scalars()
-    ]
-    return rows, int(total)
+    rows, total = await repository.signals_page(session, account_id, offset, limit)
+    return [signal_dict(s) for s in rows], total
 
 
-# -- start / stop ----------------------------------------------------------------------------------------------
-
-
-async def stop_plan(
-    session: AsyncSession, account: TradingAccount, quotes: dict[str, Quote], prices: Prices
-) -> dict[str, Any]:
-    """What ``stop`` would do: the open orders it cancels and the positions it sells at the market."""
-    orders = await open_orders(session, account.id)
-    positions = await positions_of(session, account.id)
-    sells = []
-    for position in positions:
-        quote = quotes[position.stock_code]
-        price = mark(position, prices)
-        sells.append(
-            {
-                "stock_code": position.stock_code,
-                "quantity": position.quantity,
-                "order_type": "market",
-                "phase": quote.phase.value,
-                "estimated_price": price,
-                "estimated_amount": price * position.quantity,
-            }
-        )
-    return {
-        "account_id": str(account.id),
-        "cancel_orders": [
-            {"id": str(o.id), "stock_code": o.stock_code, "side": o.side, "remaining": o.quantity - o.filled_quantity}
-            for o in orders
-        ],
-        "close_positions": sells,
-        "state_after": AccountState.STOPPED.value,
-    }
-
-
-async def stop(
-    session: AsyncSession,
-    account: TradingAccount,
-    quotes: dict[str, Quote],
-    prices: Prices,
-    schedule: CostSchedule,
-    now: dt.datetime,
-) -> dict[str, Any]:
-    """Cancel every open order, sell every position at the market and leave the account STOPPED.
-
-    A closing sell takes the visible bids now; what they cannot fill stays open as a market order that the engine
-    fills from the tape at the prices it prints (during an auction, a halt or a closed market all of it waits).
-    Checks other than sellable quantity are waived for the closing sells: a stop must be able to reduce risk
-    whatever the state and the order rate."""
-    cancelled = []
-    for order in await open_orders(session, account.id):
-        close_order(session, account, order, CANCELLED, "cancelled by stop")
-        cancelled.append(str(order.id))
-    placed = []
-    for position in await positions_of(session, account.id):
-        request = OrderRequest(
-            position.stock_code, Side.SELL, OrderType.MARKET, position.quantity, None, TimeInForce.DAY
-        )
-        assessment: Assessment = await assess(
-            session, account, request, quotes[position.stock_code], prices, schedule, now
-        )
-        order = await place_order(
-            session, account, assessment, schedule, now, source="stop", enforce_checks=False, rest_remainder=True
-        )
-        placed.append(str(order.id))
-    previous = account.state
-    account.state, account.state_reason = AccountState.STOPPED.value, "stopped by its owner"
-    record_event(
-        session, account, "stopped", {"from": previous, "cancelled_orders": cancelled, "closing_orders": placed}
-    )
-    return {
-        "account_id": str(account.id),
-        "state": AccountState.STOPPED.value,
-        "cancelled_orders": cancelled,
-        "closing_orders": placed,
-    }
+# -- start, override, config -------------------------------------------------------------------------------------------
 
 
 def start(session: AsyncSession, account: TradingAccount) -> dict[str, Any]:
@@ -401,14 +250,8 @@ def config(account: TradingAccount, settings_schedule: CostSchedule, preview_ttl
 async def events(
     session: AsyncSession, account: TradingAccount, offset: int, limit: int
 ) -> tuple[list[dict[str, Any]], int]:
-    condition = TradingEvent.account_id == account.id
-    total = (await session.execute(select(func.count()).select_from(TradingEvent).where(condition))).scalar_one()
-    statement = select(TradingEvent).where(condition).order_by(TradingEvent.id.desc()).offset(offset).limit(limit)
-    rows = [
-        {"id": e.id, "kind": e.kind, "detail": public_detail(account, e.detail), "at": iso_utc(e.created_at)}
-        for e in (await session.execute(statement)).scalars()
-    ]
-    return rows, int(total)
+    rows, total = await repository.events_page(session, account.id, offset, limit)
+    return [event_dict(account, e) for e in rows], total
 
 
 async def lock_for_control(
@@ -422,3 +265,81 @@ async def lock_for_control(
     if account.user_id != principal.user_id and not principal.acts_as_admin:
         raise InsufficientScopeError.of(Scope.ADMIN, principal)  # the request rolls back the lock's write
     return account
+
+
+# -- strategies ------------------------------------------------------------------------------------------------
+
+
+class StrategyNotFoundError(NotFoundError):
+    code = "STRATEGY_NOT_FOUND"
+
+
+async def add_strategy(
+    session: AsyncSession,
+    principal: Principal,
+    account_id: uuid.UUID,
+    name: str,
+    params: dict[str, Any],
+    codes: list[str],
+    quantity: int,
+    auto_execute: bool,
+) -> TradingStrategy:
+    """Enable strategy ``name`` over ``codes`` (listed stocks) on the caller's account; 400 for bad parameters."""
+    try:
+        strategy = create_strategy(name, params, codes)
+    except (KeyError, ValueError) as exc:
+        raise ValidationError("Invalid strategy parameters", {"params": [str(exc)[:500]]}) from exc
+    account = await lock_account(session, account_id, principal.user_id)
+    now = utcnow()
+    row = TradingStrategy(
+        account_id=account.id,
+        name=name,
+        params=strategy.params.model_dump(),
+        codes=codes,
+        quantity=quantity,
+        auto_execute=auto_execute,
+        enabled=True,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    record_event(session, account, "strategy_enabled", {"strategy_id": str(row.id), "name": name})
+    return row
+
+
+async def _owned_strategy(session: AsyncSession, account_id: uuid.UUID, strategy_id: uuid.UUID) -> TradingStrategy:
+    row = await repository.strategy(session, strategy_id)
+    if row is None or row.account_id != account_id:
+        raise StrategyNotFoundError(f"Strategy {strategy_id} not found", {"strategy_id": str(strategy_id)})
+    return row
+
+
+async def update_strategy(
+    session: AsyncSession,
+    principal: Principal,
+    account_id: uuid.UUID,
+    strategy_id: uuid.UUID,
+    enabled: bool | None,
+    auto_execute: bool | None,
+) -> TradingStrategy:
+    """Enable or disable a strategy (enabling clears its error) or change its auto-execution."""
+    account = await lock_account(session, account_id, principal.user_id)
+    row = await _owned_strategy(session, account_id, strategy_id)
+    changes: dict[str, Any] = {}
+    if enabled is not None:
+        row.enabled = changes["enabled"] = enabled
+        if enabled:
+            row.error = None
+    if auto_execute is not None:
+        row.auto_execute = changes["auto_execute"] = auto_execute
+    row.updated_at = utcnow()
+    record_event(session, account, "strategy_updated", {"strategy_id": str(row.id), **changes})
+    return row
+
+
+async def delete_strategy(
+    session: AsyncSession, principal: Principal, account_id: uuid.UUID, strategy_id: uuid.UUID
+) -> None:
+    await lock_account(session, account_id, principal.user_id)
+    await session.delete(await _owned_strategy(session, account_id, strategy_id))

@@ -10,32 +10,32 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-import uuid
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Request, status
-from sqlalchemy import func, select
 from starlette.responses import Response
 
 from kstock.db.session import SessionDep, after_commit
-from kstock.errors import NotFoundError, ValidationError, error_responses
+from kstock.errors import ValidationError, error_responses
 from kstock.gateway.audit import audit_event, read_only
 from kstock.gateway.ratelimit import endpoint_class
 from kstock.identity.dependencies import CurrentPrincipal
 from kstock.identity.tiers import quota_limit
 from kstock.kit.calendar import KST
-from kstock.kit.clock import iso_utc, utcnow
+from kstock.kit.clock import utcnow
 from kstock.kit.dates import IsoDate, require_order
 from kstock.kit.pagination import PageDep, page_meta
 from kstock.kit.responses import JSONResponse
 from kstock.kit.validators import StrictUUID
 from kstock.market.dependencies import SnapshotDep
-from kstock.market.service import StockNotFoundError, normalize_code
+from kstock.market.service import get_stock, normalize_code
 from kstock.market.snapshot import MarketSnapshot
-from kstock.trading import control, events, service
+from kstock.trading import accounts, control, events, render, repository
 from kstock.trading.costs import Side
-from kstock.trading.market import MarketView, Quote, snapshot_prices
-from kstock.trading.models import TradingOrder, TradingStrategy
+from kstock.trading.desk import Desk, OrderRequest, order_of
+from kstock.trading.fills import cash_view
+from kstock.trading.market import MarketView, snapshot_prices
 from kstock.trading.orders import OrderType, TimeInForce
 from kstock.trading.risk_state import AccountState
 from kstock.trading.schemas import (
@@ -43,21 +43,36 @@ from kstock.trading.schemas import (
     AccountIn,
     AccountList,
     AccountOut,
-    Document,
+    AccountStatusOut,
+    ConfigOut,
+    EngineStatusOut,
+    EventList,
     ExecuteIn,
     OrderIn,
     OrderList,
     OrderOut,
     OverrideIn,
-    Paged,
+    OverrideSetOut,
+    PerformanceOut,
+    PortfolioOut,
     PreviewOut,
     ResetIn,
     RiskConfigIn,
+    RiskConfigOut,
+    RiskOut,
+    SignalList,
+    StartOut,
+    StopDoneOut,
     StopIn,
+    StopPlanOut,
+    StrategyCatalogOut,
     StrategyIn,
+    StrategyList,
+    StrategyOut,
     StrategyPatch,
+    TradeList,
 )
-from kstock.trading.strategies import STRATEGIES, create_strategy
+from kstock.trading.strategies import STRATEGIES
 
 router = APIRouter(prefix="/trading", tags=["trading"])
 
@@ -68,11 +83,7 @@ NOT_YOURS = "Another user's account answers 404 `ACCOUNT_NOT_FOUND`, exactly lik
 ACCOUNT_ERRORS = error_responses(400, 404)
 
 
-class StrategyNotFoundError(NotFoundError):
-    code = "STRATEGY_NOT_FOUND"
-
-
-def _view(request: Request, snapshot: MarketSnapshot) -> MarketView:
+def _view(request: Request, snapshot: MarketSnapshot | None) -> MarketView:
     return MarketView(getattr(request.app.state, "broker", None), snapshot)
 
 
@@ -86,33 +97,42 @@ def _publish_after_commit(request: Request, session: SessionDep) -> None:
     after_commit(session, send)
 
 
-def _stock(snapshot: MarketSnapshot, raw_code: str) -> tuple[str, str]:
-    code = normalize_code(raw_code)
-    detail = snapshot.get(code)
-    if detail is None:
-        raise StockNotFoundError(f"Stock {code} not found", {"stock_code": code})
-    return code, str(detail["market"])
+def _market_of(snapshot: MarketSnapshot | None) -> Callable[[str], str]:
+    """A stock's market from the market service's lookup (404 ``STOCK_NOT_FOUND`` for an unknown one)."""
+
+    def market_of(code: str) -> str:
+        if snapshot is None:  # a desk without the market's lookup (a cancel) never asks
+            raise RuntimeError("no market snapshot")
+        return str(get_stock(snapshot, code)["market"])
+
+    return market_of
 
 
-async def _quotes(view: MarketView, snapshot: MarketSnapshot, codes: list[str]) -> dict[str, Quote]:
-    quotes = {}
-    for code in codes:
-        detail = snapshot.get(code)
-        quotes[code] = await view.quote(code, str(detail["market"]) if detail else "KOSPI")
-    return quotes
+def _desk(request: Request, snapshot: MarketSnapshot | None) -> Desk:
+    """The order desk of a request: quotes from the feed's retained messages, prices and markets from the snapshot,
+    the deployment's costs and preview key."""
+    settings = request.app.state.settings
+    return Desk(
+        accounts.cost_schedule(settings),
+        snapshot_prices(snapshot),
+        quote=_view(request, snapshot).quote,
+        market_of=_market_of(snapshot),
+        secret=settings.secret_key.get_secret_value(),
+        preview_ttl_s=settings.trading_preview_ttl_s,
+    )
 
 
 async def _account_body(
     session: SessionDep, account: Any, snapshot: MarketSnapshot, view: MarketView
 ) -> dict[str, Any]:
     prices = snapshot_prices(snapshot)
-    positions = await service.positions_of(session, account.id)
-    body = service.account_dict(account, positions, prices)
+    positions = await repository.positions_of(session, account.id)
+    body = render.account_dict(account, positions, prices)
     equity = body["equity"]
     status_ = await view.feed_status()
     market_time = dt.datetime.fromisoformat(status_["market_time"].replace("Z", "+00:00")) if status_ else utcnow()
-    body["cash_by_settlement"] = await service.cash_view(session, account, market_time.astimezone(KST).date())
-    body["positions"] = [service.position_dict(p, prices, equity) for p in positions]
+    body["cash_by_settlement"] = await cash_view(session, account, market_time.astimezone(KST).date())
+    body["positions"] = [render.position_dict(p, prices, equity) for p in positions]
     return body
 
 
@@ -121,7 +141,7 @@ async def _account_body(
 
 @router.get(
     "/status",
-    response_model=Document,
+    response_model=EngineStatusOut,
     summary="Trading engine status",
     description="The feed's connection state, the age of its last tick, the market session phase and clock, the "
     "engine's open orders and fills, and this instance's uptime.",
@@ -152,7 +172,7 @@ async def engine_status(request: Request, snapshot: SnapshotDep, principal: Curr
 
 @router.get(
     "/strategies",
-    response_model=Document,
+    response_model=StrategyCatalogOut,
     summary="The built-in strategies and their parameters",
     description="Each strategy's parameters as a JSON schema (defaults, bounds), for building forms.",
     responses=error_responses(400),
@@ -183,10 +203,10 @@ async def strategy_catalog(principal: CurrentPrincipal) -> Response:
 async def create_account(
     request: Request, session: SessionDep, snapshot: SnapshotDep, principal: CurrentPrincipal, body: AccountIn
 ) -> Response:
-    account = await service.create_account(
+    account = await accounts.create_account(
         session, principal, request.app.state.settings, body.name, body.starting_cash
     )
-    return JSONResponse(service.account_dict(account, [], snapshot_prices(snapshot)), status_code=201)
+    return JSONResponse(render.account_dict(account, [], snapshot_prices(snapshot)), status_code=201)
 
 
 @router.get(
@@ -199,9 +219,9 @@ async def create_account(
 @endpoint_class("data")
 async def list_accounts(session: SessionDep, snapshot: SnapshotDep, principal: CurrentPrincipal) -> Response:
     prices = snapshot_prices(snapshot)
-    accounts = await service.list_accounts(session, principal)
-    positions = await service.open_positions(session, [account.id for account in accounts])
-    items = [service.account_dict(account, positions[account.id], prices) for account in accounts]
+    rows = await accounts.list_accounts(session, principal)
+    positions = await repository.open_positions(session, [account.id for account in rows])
+    items = [render.account_dict(account, positions[account.id], prices) for account in rows]
     return JSONResponse(
         {"accounts": items, "meta": {"count": len(items), "limit": quota_limit(principal, "trading_accounts")}}
     )
@@ -218,7 +238,7 @@ async def list_accounts(session: SessionDep, snapshot: SnapshotDep, principal: C
 async def get_account(
     request: Request, session: SessionDep, snapshot: SnapshotDep, principal: CurrentPrincipal, account_id: AccountId
 ) -> Response:
-    account = await service.owned_account(session, principal, account_id)
+    account = await accounts.owned_account(session, principal, account_id)
     return JSONResponse(await _account_body(session, account, snapshot, _view(request, snapshot)))
 
 
@@ -238,10 +258,10 @@ async def reset_account(
     account_id: AccountId,
     body: ResetIn | None = None,
 ) -> Response:
-    account = await service.reset_account(session, principal, account_id, body.starting_cash if body else None)
+    account = await accounts.reset_account(session, principal, account_id, body.starting_cash if body else None)
     _publish_after_commit(request, session)
     await audit_event(request, "trading.account_reset", principal=principal, details={"account_id": str(account_id)})
-    return JSONResponse(service.account_dict(account, [], snapshot_prices(snapshot)))
+    return JSONResponse(render.account_dict(account, [], snapshot_prices(snapshot)))
 
 
 @router.delete(
@@ -254,16 +274,21 @@ async def reset_account(
 async def delete_account(
     request: Request, session: SessionDep, principal: CurrentPrincipal, account_id: AccountId
 ) -> Response:
-    await service.delete_account(session, principal, account_id)
+    await accounts.delete_account(session, principal, account_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 # -- orders ----------------------------------------------------------------------------------------------------
 
 
-def _request(body: OrderIn, code: str) -> service.OrderRequest:
-    return service.OrderRequest(
-        code,
+def _request(body: OrderIn) -> OrderRequest:
+    if (body.order_type == "limit") != (body.limit_price is not None):
+        why = (
+            "a limit order needs a limit_price" if body.order_type == "limit" else "a market order takes no limit_price"
+        )
+        raise ValidationError("Invalid order", {"limit_price": [why]})
+    return OrderRequest(
+        normalize_code(body.stock_code),
         Side(body.side),
         OrderType(body.order_type),
         body.quantity,
@@ -291,29 +316,8 @@ async def preview_order(
     account_id: AccountId,
     body: OrderIn,
 ) -> Response:
-    if (body.order_type == "limit") != (body.limit_price is not None):
-        why = (
-            "a limit order needs a limit_price" if body.order_type == "limit" else "a market order takes no limit_price"
-        )
-        raise ValidationError("Invalid order", {"limit_price": [why]})
-    code, market = _stock(snapshot, body.stock_code)
-    account = await service.owned_account(session, principal, account_id)
-    settings = request.app.state.settings
-    quote = await _view(request, snapshot).quote(code, market)
-    now = utcnow()
-    schedule = service.cost_schedule(settings)
-    assessment = await service.assess(
-        session, account, _request(body, code), quote, snapshot_prices(snapshot), schedule, now
-    )
-    secret = settings.secret_key.get_secret_value()
-    signed = service.create_preview(secret, account, assessment, settings.trading_preview_ttl_s, now)
-    result = {
-        "preview_id": signed[0] if signed else None,
-        "expires_at": iso_utc(signed[1].expires_at) if signed else None,
-        "account_id": str(account.id),
-        **service.assessment_dict(assessment),
-    }
-    return JSONResponse(result)
+    previewed = await _desk(request, snapshot).preview(session, principal, account_id, _request(body))
+    return JSONResponse(render.preview_dict(previewed.account, previewed.assessment, previewed.signed))
 
 
 @router.post(
@@ -339,34 +343,11 @@ async def execute_order(
         str | None, Header(alias="Idempotency-Key", max_length=200, description="any unique string per order")
     ] = None,
 ) -> Response:
-    account = await service.lock_account(session, account_id, principal.user_id)
-    if idempotency_key:
-        existing = await service.order_by_idempotency_key(session, account.id, idempotency_key)
-        if existing is not None:
-            return _order_response(existing, await service.fills_of(session, existing.id), replayed=True)
-    now = utcnow()
-    settings = request.app.state.settings
-    secret = settings.secret_key.get_secret_value()
-    preview, executed = await service.preview_for_execute(session, secret, account, body.preview_id, now)
-    if executed is not None:
-        return _order_response(executed, await service.fills_of(session, executed.id), replayed=True)
-    order_request = service.OrderRequest.from_dict(preview.request)
-    schedule = service.cost_schedule(settings)
-    quote = await _view(request, snapshot).quote(
-        order_request.stock_code, _stock(snapshot, order_request.stock_code)[1]
-    )
-    assessment = await service.assess(session, account, order_request, quote, snapshot_prices(snapshot), schedule, now)
-    order = await service.place_order(
-        session, account, assessment, schedule, now, preview_id=preview.id, idempotency_key=idempotency_key
-    )
-    await service.after_activity(session, account, snapshot_prices(snapshot))
-    _publish_after_commit(request, session)
-    return _order_response(order, await service.fills_of(session, order.id), replayed=False)
-
-
-def _order_response(order: TradingOrder, fills: list[Any], *, replayed: bool) -> Response:
-    headers = {"Idempotent-Replayed": "true"} if replayed else {}
-    return JSONResponse(service.order_dict(order, fills), status_code=201, headers=headers)
+    executed = await _desk(request, snapshot).execute(session, principal, account_id, body.preview_id, idempotency_key)
+    if not executed.replayed:
+        _publish_after_commit(request, session)
+    headers = {"Idempotent-Replayed": "true"} if executed.replayed else {}
+    return JSONResponse(render.order_dict(executed.order, executed.fills), status_code=201, headers=headers)
 
 
 @router.get(
@@ -386,21 +367,9 @@ async def list_orders(
         Literal["open", "filled", "cancelled", "expired"] | None, Query(alias="status", description="order status")
     ] = None,
 ) -> Response:
-    await service.owned_account(session, principal, account_id)
-    conditions = [TradingOrder.account_id == account_id]
-    if status_filter:
-        conditions.append(TradingOrder.status == status_filter)
-    total = (await session.execute(select(func.count()).select_from(TradingOrder).where(*conditions))).scalar_one()
-    rows = (
-        await session.execute(
-            select(TradingOrder)
-            .where(*conditions)
-            .order_by(TradingOrder.created_at.desc(), TradingOrder.id)
-            .offset(page.offset)
-            .limit(page.per_page)
-        )
-    ).scalars()
-    return JSONResponse({"orders": [service.order_dict(o) for o in rows], "meta": page_meta(page, int(total))})
+    await accounts.owned_account(session, principal, account_id)
+    rows, total = await repository.orders_page(session, account_id, status_filter, page.offset, page.per_page)
+    return JSONResponse({"orders": [render.order_dict(o) for o in rows], "meta": page_meta(page, total)})
 
 
 @router.get(
@@ -414,9 +383,9 @@ async def list_orders(
 async def get_order(
     session: SessionDep, principal: CurrentPrincipal, account_id: AccountId, order_id: OrderId
 ) -> Response:
-    await service.owned_account(session, principal, account_id)
-    order = await service.get_order(session, account_id, order_id)
-    return JSONResponse(service.order_dict(order, await service.fills_of(session, order.id)))
+    await accounts.owned_account(session, principal, account_id)
+    order = await order_of(session, account_id, order_id)
+    return JSONResponse(render.order_dict(order, await repository.fills_of(session, order.id)))
 
 
 @router.delete(
@@ -430,9 +399,9 @@ async def get_order(
 async def cancel_order(
     request: Request, session: SessionDep, principal: CurrentPrincipal, account_id: AccountId, order_id: OrderId
 ) -> Response:
-    order = await service.cancel_order(session, principal, account_id, order_id)
+    order = await _desk(request, None).cancel(session, principal, account_id, order_id)
     _publish_after_commit(request, session)
-    return JSONResponse(service.order_dict(order))
+    return JSONResponse(render.order_dict(order))
 
 
 # -- control ---------------------------------------------------------------------------------------------------
@@ -440,7 +409,7 @@ async def cancel_order(
 
 @router.get(
     "/accounts/{account_id}/status",
-    response_model=Document,
+    response_model=AccountStatusOut,
     summary="Account engine state",
     description="ACTIVE, REDUCING (only position-reducing orders), HALTED (no new orders) or STOPPED; open "
     f"positions and orders, the risk zone and the strategies running. {NOT_YOURS}",
@@ -450,13 +419,13 @@ async def cancel_order(
 async def account_status(
     session: SessionDep, snapshot: SnapshotDep, principal: CurrentPrincipal, account_id: AccountId
 ) -> Response:
-    account = await service.owned_account(session, principal, account_id)
+    account = await accounts.owned_account(session, principal, account_id)
     return JSONResponse(await control.status(session, account, snapshot_prices(snapshot), utcnow()))
 
 
 @router.get(
     "/accounts/{account_id}/portfolio",
-    response_model=Document,
+    response_model=PortfolioOut,
     summary="Positions, P&L and exposure by stock and sector",
     description=NOT_YOURS,
     responses=ACCOUNT_ERRORS,
@@ -465,9 +434,9 @@ async def account_status(
 async def account_portfolio(
     session: SessionDep, snapshot: SnapshotDep, principal: CurrentPrincipal, account_id: AccountId
 ) -> Response:
-    account = await service.owned_account(session, principal, account_id)
+    account = await accounts.owned_account(session, principal, account_id)
     sectors: dict[str, str | None] = {}
-    for position in await service.positions_of(session, account.id):
+    for position in await repository.positions_of(session, account.id):
         detail = snapshot.get(position.stock_code)
         sectors[position.stock_code] = detail.get("sector") if detail else None
     return JSONResponse(await control.portfolio(session, account, snapshot_prices(snapshot), sectors))
@@ -475,7 +444,7 @@ async def account_portfolio(
 
 @router.get(
     "/accounts/{account_id}/risk",
-    response_model=Document,
+    response_model=RiskOut,
     summary="Risk: drawdown zone, risk level, loss limits used",
     description="Zones NORMAL, CAUTION, DANGER (reducing only) and HALT against `max_drawdown_pct`; the daily "
     f"loss against `daily_loss_limit_pct`; any override and its expiry. {NOT_YOURS}",
@@ -485,15 +454,15 @@ async def account_portfolio(
 async def account_risk(
     session: SessionDep, snapshot: SnapshotDep, principal: CurrentPrincipal, account_id: AccountId
 ) -> Response:
-    account = await service.owned_account(session, principal, account_id)
+    account = await accounts.owned_account(session, principal, account_id)
     prices = snapshot_prices(snapshot)
-    equity = service.equity_of(account, await service.positions_of(session, account.id), prices)
+    equity = accounts.equity_of(account, await repository.positions_of(session, account.id), prices)
     return JSONResponse(control.risk(account, equity, utcnow()))
 
 
 @router.get(
     "/accounts/{account_id}/trades",
-    response_model=Paged,
+    response_model=TradeList,
     summary="Executions, newest first",
     description=f"Filter by trade date (`from`, `to`, inclusive); always paged, never all at once. {NOT_YOURS}",
     responses=ACCOUNT_ERRORS,
@@ -509,14 +478,14 @@ async def account_trades(
 ) -> Response:
     if from_date is not None and to_date is not None:
         require_order(from_date, to_date)
-    await service.owned_account(session, principal, account_id)
+    await accounts.owned_account(session, principal, account_id)
     fills, total = await control.trades(session, account_id, from_date, to_date, page.offset, page.per_page)
-    return JSONResponse({"trades": [service.fill_dict(f) for f in fills], "meta": page_meta(page, total)})
+    return JSONResponse({"trades": [render.fill_dict(f) for f in fills], "meta": page_meta(page, total)})
 
 
 @router.get(
     "/accounts/{account_id}/performance",
-    response_model=Document,
+    response_model=PerformanceOut,
     summary="Performance: win rate, profit factor, return, drawdown, Sharpe, equity curve",
     description="Closed trades are the sells (each against its moving-average cost, after commission and tax); "
     f"the equity curve is the account's equity at each fill, each minute it held positions and each close. {NOT_YOURS}",
@@ -530,13 +499,13 @@ async def account_performance(
     account_id: AccountId,
     days: Annotated[int, Query(ge=1, le=3650, description="calendar days back")] = 30,
 ) -> Response:
-    account = await service.owned_account(session, principal, account_id)
+    account = await accounts.owned_account(session, principal, account_id)
     return JSONResponse(await control.performance(session, account, snapshot_prices(snapshot), days, utcnow()))
 
 
 @router.get(
     "/accounts/{account_id}/signals",
-    response_model=Paged,
+    response_model=SignalList,
     summary="Recent strategy signals and what became of each",
     description=f"`outcome`: executed (order placed), rejected (with the failed checks), proposed. {NOT_YOURS}",
     responses=ACCOUNT_ERRORS,
@@ -545,14 +514,14 @@ async def account_performance(
 async def account_signals(
     session: SessionDep, principal: CurrentPrincipal, account_id: AccountId, page: PageDep
 ) -> Response:
-    await service.owned_account(session, principal, account_id)
+    await accounts.owned_account(session, principal, account_id)
     rows, total = await control.signals(session, account_id, page.offset, page.per_page)
     return JSONResponse({"signals": rows, "meta": page_meta(page, total)})
 
 
 @router.get(
     "/accounts/{account_id}/events",
-    response_model=Paged,
+    response_model=EventList,
     summary="State changes, overrides, start/stop and config changes, newest first",
     description=NOT_YOURS,
     responses=ACCOUNT_ERRORS,
@@ -561,14 +530,14 @@ async def account_signals(
 async def account_events(
     session: SessionDep, principal: CurrentPrincipal, account_id: AccountId, page: PageDep
 ) -> Response:
-    account = await service.owned_account(session, principal, account_id)
+    account = await accounts.owned_account(session, principal, account_id)
     rows, total = await control.events(session, account, page.offset, page.per_page)
     return JSONResponse({"events": rows, "meta": page_meta(page, total)})
 
 
 @router.post(
     "/accounts/{account_id}/start",
-    response_model=Document,
+    response_model=StartOut,
     summary="Start (resume) trading",
     description="Leaves STOPPED (or a latched restriction) for ACTIVE; the next evaluation restricts again what "
     f"the figures call for. {NOT_YOURS}",
@@ -577,7 +546,7 @@ async def account_events(
 async def start_account(
     request: Request, session: SessionDep, principal: CurrentPrincipal, account_id: AccountId
 ) -> Response:
-    account = await service.lock_account(session, account_id, principal.user_id)
+    account = await accounts.lock_account(session, account_id, principal.user_id)
     result = control.start(session, account)
     _publish_after_commit(request, session)
     await audit_event(request, "trading.start", principal=principal, details=result)
@@ -586,7 +555,7 @@ async def start_account(
 
 @router.post(
     "/accounts/{account_id}/stop",
-    response_model=Document,
+    response_model=StopPlanOut | StopDoneOut,
     summary="Stop: cancel all open orders and close all positions",
     description='Without `{"confirm": true}` returns what it would do and changes nothing; with it, cancels every '
     "open order, sells every position at the market and leaves the account STOPPED. "
@@ -601,29 +570,17 @@ async def stop_account(
     account_id: AccountId,
     body: StopIn | None = None,
 ) -> Response:
-    confirm = bool(body and body.confirm)
-    account = (
-        await service.lock_account(session, account_id, principal.user_id)
-        if confirm
-        else await service.owned_account(session, principal, account_id)
-    )
-    positions = await service.positions_of(session, account.id)
-    quotes = await _quotes(_view(request, snapshot), snapshot, [p.stock_code for p in positions])
-    schedule = service.cost_schedule(request.app.state.settings)
-    prices = snapshot_prices(snapshot)
-    if not confirm:
-        plan = await control.stop_plan(session, account, quotes, prices)
-        return JSONResponse({**plan, "confirmed": False, "confirm_with": {"confirm": True}})
-    result = await control.stop(session, account, quotes, prices, schedule, utcnow())
-    await service.after_activity(session, account, prices)
+    stopped = await _desk(request, snapshot).stop(session, principal, account_id, bool(body and body.confirm))
+    if not stopped.confirmed:
+        return JSONResponse({**stopped.body, "confirmed": False, "confirm_with": {"confirm": True}})
     _publish_after_commit(request, session)
-    await audit_event(request, "trading.stop", principal=principal, details=result)
-    return JSONResponse({**result, "confirmed": True})
+    await audit_event(request, "trading.stop", principal=principal, details=stopped.body)
+    return JSONResponse({**stopped.body, "confirmed": True})
 
 
 @router.post(
     "/accounts/{account_id}/risk/override",
-    response_model=Document,
+    response_model=OverrideSetOut,
     summary="Temporarily relax the automatic risk state",
     description="For the account's owner or an admin: while it lasts, automatic restrictions are capped at "
     "`level`; it never lifts STOPPED and lapses at its expiry (then the figures apply again). Audited. "
@@ -646,7 +603,7 @@ async def risk_override(
 
 @router.get(
     "/accounts/{account_id}/config",
-    response_model=Document,
+    response_model=ConfigOut,
     summary="The account's risk limits and the deployment's cost schedule",
     description=NOT_YOURS,
     responses=ACCOUNT_ERRORS,
@@ -655,14 +612,14 @@ async def risk_override(
 async def get_config(
     request: Request, session: SessionDep, principal: CurrentPrincipal, account_id: AccountId
 ) -> Response:
-    account = await service.owned_account(session, principal, account_id)
+    account = await accounts.owned_account(session, principal, account_id)
     settings = request.app.state.settings
-    return JSONResponse(control.config(account, service.cost_schedule(settings), settings.trading_preview_ttl_s))
+    return JSONResponse(control.config(account, accounts.cost_schedule(settings), settings.trading_preview_ttl_s))
 
 
 @router.put(
     "/accounts/{account_id}/config/risk",
-    response_model=Document,
+    response_model=RiskConfigOut,
     summary="Replace the account's risk limits",
     description="Amounts and counts positive integers, percentages in (0, 100], `caution_at_pct` at most "
     f"`danger_at_pct`; unknown keys rejected (400); keys left out take the defaults. Audited. {NOT_YOURS}",
@@ -671,7 +628,7 @@ async def get_config(
 async def put_risk_config(
     request: Request, session: SessionDep, principal: CurrentPrincipal, account_id: AccountId, body: RiskConfigIn
 ) -> Response:
-    account = await service.lock_account(session, account_id, principal.user_id)
+    account = await accounts.lock_account(session, account_id, principal.user_id)
     values = body.model_dump(exclude_none=True)
     limits = control.update_risk_config(session, account, values)
     _publish_after_commit(request, session)
@@ -684,25 +641,9 @@ async def put_risk_config(
 # -- strategies ------------------------------------------------------------------------------------------------
 
 
-def _strategy_dict(row: TradingStrategy) -> dict[str, Any]:
-    return {
-        "id": str(row.id),
-        "account_id": str(row.account_id),
-        "name": row.name,
-        "params": row.params,
-        "stock_codes": row.codes,
-        "quantity": row.quantity,
-        "auto_execute": row.auto_execute,
-        "enabled": row.enabled,
-        "error": row.error,
-        "created_at": iso_utc(row.created_at),
-        "updated_at": iso_utc(row.updated_at),
-    }
-
-
 @router.post(
     "/accounts/{account_id}/strategies",
-    response_model=Document,
+    response_model=StrategyOut,
     status_code=status.HTTP_201_CREATED,
     summary="Enable a strategy on the account",
     description="`ma_cross` or `rsi_reversion` with its parameters (see GET /v1/trading/strategies) over up to 50 "
@@ -718,59 +659,33 @@ async def add_strategy(
     account_id: AccountId,
     body: StrategyIn,
 ) -> Response:
-    codes = [_stock(snapshot, code)[0] for code in body.stock_codes]
-    try:
-        strategy = create_strategy(body.name, body.params, codes)
-    except (KeyError, ValueError) as exc:
-        raise ValidationError("Invalid strategy parameters", {"params": [str(exc)[:500]]}) from exc
-    account = await service.lock_account(session, account_id, principal.user_id)
-    now = utcnow()
-    row = TradingStrategy(
-        account_id=account.id,
-        name=body.name,
-        params=strategy.params.model_dump(),
-        codes=codes,
-        quantity=body.quantity,
-        auto_execute=body.auto_execute,
-        enabled=True,
-        created_at=now,
-        updated_at=now,
+    codes = [normalize_code(code) for code in body.stock_codes]
+    for code in codes:
+        get_stock(snapshot, code)
+    row = await control.add_strategy(
+        session, principal, account_id, body.name, body.params, codes, body.quantity, body.auto_execute
     )
-    session.add(row)
-    await session.flush()
-    service.record_event(session, account, "strategy_enabled", {"strategy_id": str(row.id), "name": body.name})
     _publish_after_commit(request, session)
-    return JSONResponse(_strategy_dict(row), status_code=201)
+    return JSONResponse(render.strategy_dict(row), status_code=201)
 
 
 @router.get(
     "/accounts/{account_id}/strategies",
-    response_model=Document,
+    response_model=StrategyList,
     summary="The account's strategies",
     description=f"A disabled strategy shows the error that disabled it. {NOT_YOURS}",
     responses=ACCOUNT_ERRORS,
 )
 @endpoint_class("data")
 async def list_strategies(session: SessionDep, principal: CurrentPrincipal, account_id: AccountId) -> Response:
-    await service.owned_account(session, principal, account_id)
-    rows = (
-        await session.execute(
-            select(TradingStrategy).where(TradingStrategy.account_id == account_id).order_by(TradingStrategy.created_at)
-        )
-    ).scalars()
-    return JSONResponse({"strategies": [_strategy_dict(r) for r in rows]})
-
-
-async def _owned_strategy(session: SessionDep, account_id: uuid.UUID, strategy_id: uuid.UUID) -> TradingStrategy:
-    row = await session.get(TradingStrategy, strategy_id)
-    if row is None or row.account_id != account_id:
-        raise StrategyNotFoundError(f"Strategy {strategy_id} not found", {"strategy_id": str(strategy_id)})
-    return row
+    await accounts.owned_account(session, principal, account_id)
+    rows = await repository.strategies_of(session, account_id)
+    return JSONResponse({"strategies": [render.strategy_dict(r) for r in rows]})
 
 
 @router.patch(
     "/accounts/{account_id}/strategies/{strategy_id}",
-    response_model=Document,
+    response_model=StrategyOut,
     summary="Enable, disable or change auto-execution of a strategy",
     description=NOT_YOURS,
     responses=error_responses(400, 404, 413),
@@ -783,21 +698,9 @@ async def patch_strategy(
     strategy_id: StrategyId,
     body: StrategyPatch,
 ) -> Response:
-    await service.lock_account(session, account_id, principal.user_id)
-    row = await _owned_strategy(session, account_id, strategy_id)
-    if body.enabled is not None:
-        row.enabled = body.enabled
-        if body.enabled:
-            row.error = None
-    if body.auto_execute is not None:
-        row.auto_execute = body.auto_execute
-    row.updated_at = utcnow()
-    account = await service.owned_account(session, principal, account_id)
-    service.record_event(
-        session, account, "strategy_updated", {"strategy_id": str(row.id), **body.model_dump(exclude_none=True)}
-    )
+    row = await control.update_strategy(session, principal, account_id, strategy_id, body.enabled, body.auto_execute)
     _publish_after_commit(request, session)
-    return JSONResponse(_strategy_dict(row))
+    return JSONResponse(render.strategy_dict(row))
 
 
 @router.delete(
@@ -810,9 +713,7 @@ async def patch_strategy(
 async def delete_strategy(
     session: SessionDep, principal: CurrentPrincipal, account_id: AccountId, strategy_id: StrategyId
 ) -> Response:
-    await service.lock_account(session, account_id, principal.user_id)
-    row = await _owned_strategy(session, account_id, strategy_id)
-    await session.delete(row)
+    await control.delete_strategy(session, principal, account_id, strategy_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

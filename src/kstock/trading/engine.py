@@ -28,29 +28,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kstock.broker import Broker
 from kstock.config import Settings
 from kstock.sources import Phase, Step, Trade
-from kstock.trading import events
+from kstock.trading import events, repository
+from kstock.trading.accounts import after_activity, cost_schedule, equity_of, lock_account, record_event
 from kstock.trading.costs import Side
-from kstock.trading.models import TradingAccount, TradingOrder, TradingPosition
+from kstock.trading.desk import Desk, RestingFill
+from kstock.trading.models import TradingAccount
 from kstock.trading.pricing import match_limit_order
 from kstock.trading.risk_state import AccountState, start_of_day
-from kstock.trading.service import (
-    EXPIRED,
-    OPEN,
-    after_activity,
-    apply_fill,
-    close_order,
-    cost_schedule,
-    equity_of,
-    lock_account,
-    positions_of,
-    record_event,
-)
 
 log = structlog.get_logger("kstock.trading.engine")
 
@@ -96,6 +85,7 @@ class TradingEngine:
         self.resting: dict[str, list[Resting]] = {}
         self.last_prices: dict[str, int] = {}
         self.stats = EngineStats()
+        self.desk = Desk(self.schedule, self.price)
         self.strategies: Any = None  # kstock.trading.strategy_runner.StrategyRunner, set by the feed
         self._loaded_at = float("-inf")
         self._last_minute: dt.datetime | None = None
@@ -131,21 +121,8 @@ class TradingEngine:
 
     async def reload(self) -> None:
         """Every open order, in time priority per stock."""
-        statement = (
-            select(
-                TradingOrder.id,
-                TradingOrder.account_id,
-                TradingOrder.stock_code,
-                TradingOrder.side,
-                TradingOrder.limit_price,
-                TradingOrder.quantity - TradingOrder.filled_quantity,
-                TradingOrder.trade_date,
-            )
-            .where(TradingOrder.status == OPEN)
-            .order_by(TradingOrder.created_at, TradingOrder.id)
-        )
         async with self.sessionmaker() as session:
-            rows = (await session.execute(statement)).all()
+            rows = await repository.resting_orders(session)
         resting: dict[str, list[Resting]] = defaultdict(list)
         for order_id, account_id, code, side, limit, remaining, day in rows:
             resting[code].append(Resting(order_id, account_id, code, Side(side), limit, remaining, day))
@@ -195,37 +172,18 @@ class TradingEngine:
         return written
 
     async def _write_fills(self, account_id: uuid.UUID, fills: list[tuple[Resting, int, int, Trade]]) -> int:
-        written = 0
         async with self.sessionmaker() as session:
             async with session.begin():
-                account = await lock_account(session, account_id)
-                # Under the lock, read the step's orders and the account's positions at once: a cancel that got
-                # there first is seen, and the fills below need no further round trip until the commit.
-                ids = list({ref.id for ref, *_ in fills})
-                fresh = (
-                    await session.execute(
-                        select(TradingOrder).where(TradingOrder.id.in_(ids)).execution_options(populate_existing=True)
-                    )
-                ).scalars()
-                orders = {order.id: order for order in fresh}
-                await session.execute(select(TradingPosition).where(TradingPosition.account_id == account_id))
-                for ref, price, quantity, trade in fills:
-                    order = orders.get(ref.id)
-                    if order is None or order.status != OPEN:
-                        ref.remaining = 0
-                        continue
-                    quantity = min(quantity, order.quantity - order.filled_quantity)
-                    if quantity <= 0:
-                        continue
-                    await apply_fill(
-                        session, account, order, price, quantity, trade.phase.value, trade.time, self.schedule
-                    )
-                    ref.remaining = order.quantity - order.filled_quantity
-                    written += 1
-                if written:
-                    await after_activity(session, account, self.price)
+                matched = [
+                    RestingFill(ref.id, price, quantity, trade.phase.value, trade.time)
+                    for ref, price, quantity, trade in fills
+                ]
+                written, left = await self.desk.fill_resting(session, account_id, matched)
             pending = events.take_pending(session)
         await events.publish(self.broker, pending)
+        for (ref, *_), remaining in zip(fills, left, strict=True):
+            if remaining is not None:
+                ref.remaining = remaining
         self.stats.fills += written
         self.stats.fill_transactions += 1
         return written
@@ -253,9 +211,8 @@ class TradingEngine:
 
     async def _holders(self) -> set[uuid.UUID]:
         """The accounts holding an open position."""
-        statement = select(TradingPosition.account_id).where(TradingPosition.quantity > 0)
         async with self.sessionmaker() as session:
-            return set((await session.execute(statement)).scalars())
+            return await repository.holders(session)
 
     async def start_day(self, day: dt.date, now: dt.datetime) -> None:
         """Lift automatic restrictions and take the start-of-day equity of every account."""
@@ -263,7 +220,7 @@ class TradingEngine:
         async def open_day(session: AsyncSession, account: TradingAccount) -> None:
             if account.equity_date is not None and account.equity_date >= day:
                 return
-            equity = equity_of(account, await positions_of(session, account.id), self.price)
+            equity = equity_of(account, await repository.positions_of(session, account.id), self.price)
             state = start_of_day(AccountState(account.state))
             if state.value != account.state:
                 record_event(
@@ -277,7 +234,7 @@ class TradingEngine:
             account.equity_date = day
 
         async with self.sessionmaker() as session:
-            ids = list((await session.execute(select(TradingAccount.id))).scalars())
+            ids = await repository.all_account_ids(session)
         await self._for_each_account(ids, open_day, "trading_start_day_failed")
 
     async def close_day(self, day: dt.date, now: dt.datetime) -> int:
@@ -286,17 +243,10 @@ class TradingEngine:
 
         async def expire(session: AsyncSession, account: TradingAccount) -> None:
             nonlocal expired
-            statement = select(TradingOrder).where(
-                TradingOrder.account_id == account.id, TradingOrder.status == OPEN, TradingOrder.trade_date <= day
-            )
-            for order in (await session.execute(statement)).scalars():
-                close_order(session, account, order, EXPIRED, f"day order expired at the close of {day}")
-                expired += 1
-            await after_activity(session, account, self.price)
+            expired += await self.desk.expire_day(session, account, day)
 
-        statement = select(TradingOrder.account_id).where(TradingOrder.status == OPEN, TradingOrder.trade_date <= day)
         async with self.sessionmaker() as session:
-            with_orders = set((await session.execute(statement)).scalars())
+            with_orders = await repository.accounts_with_orders_until(session, day)
         await self._for_each_account(with_orders | await self._holders(), expire, "trading_close_day_failed")
         self.stats.expired += expired
         self._loaded_at = float("-inf")

@@ -36,6 +36,13 @@ from kstock.db.base import Base
 
 _AUTO_ID = BigInteger().with_variant(Integer, "sqlite")
 
+# An order's status: open until it is filled, cancelled (by its owner, a stop, or what the book could not fill at
+# once) or expired (a day order at the close).
+OPEN = "open"
+FILLED = "filled"
+CANCELLED = "cancelled"
+EXPIRED = "expired"
+
 
 class TradingAccount(Base):
     __tablename__ = "trading_accounts"

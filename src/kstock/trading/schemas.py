@@ -1,7 +1,7 @@
 """Request and response models of the paper-trading API (the OpenAPI document shows them with examples).
 
-Responses are built as plain dicts by the service; these models document them (unknown keys are allowed so the
-document never drifts into a lie by omission: every field shown is present).
+Responses are built as plain dicts (:mod:`kstock.trading.render`, :mod:`kstock.trading.control`); these models
+document them field by field (every field shown is present unless it has a default; unknown keys are allowed).
 """
 
 from __future__ import annotations
@@ -239,11 +239,337 @@ class OrderList(_Out):
     meta: PageMeta
 
 
-class Document(_Out):
-    """A control-API answer; its fields are listed in docs/api/trading.md."""
+Uuid = Annotated[str, Field(examples=["9b2f5c0e-3b7a-4c1e-9e7f-2d6a1b0c4e5f"])]
+Instant = Annotated[str, Field(examples=["2026-11-23T01:30:15.120Z"])]
+Day = Annotated[str, Field(examples=["2026-11-23"])]
+Pct = Annotated[float | None, Field(examples=[0.71], description="percent, 2 decimals; null without a base")]
 
-    account_id: str | None = Field(default=None, examples=["9b2f5c0e-3b7a-4c1e-9e7f-2d6a1b0c4e5f"])
+
+class FeedOut(_Out):
+    connected: bool = Field(examples=[True])
+    source: str | None = Field(examples=["simulator"])
+    market_time: str | None = Field(examples=["2026-11-23T01:30:15.120Z"])
+    session_phase: str | None = Field(examples=["continuous"])
+    last_tick_age_s: float | None = Field(examples=[0.05])
+    speed: float | None = Field(examples=[1.0])
+    uptime_s: float | None = Field(examples=[3600.0])
 
 
-class Paged(_Out):
+class EngineOut(_Out):
+    open_orders: int = Field(examples=[3])
+    fills: int = Field(examples=[42])
+    expired: int = Field(examples=[0])
+    errors: int = Field(examples=[0])
+
+
+class EngineStatusOut(_Out):
+    feed: FeedOut
+    engine: EngineOut | None = Field(description="null while no matching engine runs beside the feed")
+    instance_uptime_s: float | None = Field(examples=[120.5])
+    strategies_available: list[str] = Field(examples=[["ma_cross", "rsi_reversion"]])
+
+
+class StrategySpecOut(_Out):
+    name: str = Field(examples=["ma_cross"])
+    parameters: dict[str, Any] = Field(
+        description="the parameters' JSON Schema", examples=[{"type": "object", "properties": {"fast": {}}}]
+    )
+
+
+class StrategyCatalogOut(_Out):
+    strategies: list[StrategySpecOut]
+
+
+class RunningStrategyOut(_Out):
+    id: Uuid
+    name: str = Field(examples=["ma_cross"])
+
+
+class AccountStatusOut(_Out):
+    account_id: Uuid
+    engine_state: str = Field(examples=["active"], description="active | reducing | halted | stopped")
+    state_reason: str | None = Field(examples=[None])
+    open_positions: int = Field(examples=[1])
+    open_orders: int = Field(examples=[0])
+    risk_zone: str = Field(examples=["normal"], description="normal | caution | danger | halt")
+    equity: int = Field(examples=[99_999_894])
+    cash: int = Field(examples=[99_289_894])
+    strategies_running: list[RunningStrategyOut]
+
+
+class PositionOut(_Out):
+    stock_code: str = Field(examples=["005930"])
+    quantity: int = Field(examples=[10])
+    average_price: float | None = Field(examples=[71000.0])
+    current_price: int = Field(examples=[71_000])
+    market_value: int = Field(examples=[710_000])
+    cost_basis: int = Field(examples=[710_000])
+    buy_commission: int = Field(examples=[106])
+    unrealized_pnl: int = Field(examples=[-106])
+    unrealized_pnl_pct: Pct
+    realized_pnl: int = Field(examples=[0])
+    weight_pct: Pct
+
+
+class StockExposureOut(_Out):
+    stock_code: str = Field(examples=["005930"])
+    market_value: int = Field(examples=[710_000])
+    weight_pct: Pct
+
+
+class SectorExposureOut(_Out):
+    sector: str = Field(examples=["Semiconductors"], description="`unknown` for a stock without one")
+    market_value: int = Field(examples=[710_000])
+    weight_pct: Pct
+
+
+class ExposureOut(_Out):
+    by_stock: list[StockExposureOut]
+    by_sector: list[SectorExposureOut]
+
+
+class PortfolioOut(_Out):
+    account_id: Uuid
+    cash: int = Field(examples=[99_289_894])
+    equity: int = Field(examples=[99_999_894])
+    market_value: int = Field(examples=[710_000])
+    exposure_pct: Pct
+    positions: list[PositionOut]
+    exposure: ExposureOut
+    realized_pnl: int = Field(examples=[0])
+    unrealized_pnl: int = Field(examples=[-106])
+
+
+class RiskLimitsOut(_Out):
+    max_order_value: int = Field(examples=[100_000_000])
+    max_position_weight_pct: float = Field(examples=[30.0])
+    max_orders_per_second: int = Field(examples=[1])
+    daily_loss_limit_pct: float = Field(examples=[5.0])
+    max_drawdown_pct: float = Field(examples=[20.0])
+    caution_at_pct: float = Field(examples=[50.0])
+    danger_at_pct: float = Field(examples=[80.0])
+
+
+class _OverrideFields(_Out):
+    reason: str = Field(examples=["reviewed the drawdown with the desk"])
+    expires_at: str = Field(examples=["2026-11-23T02:30:15.120Z"])
+    set_by: str = Field(examples=["owner"], description="owner | admin")
+    set_at: str = Field(examples=["2026-11-23T01:30:15.120Z"])
+
+
+class OverrideOut(_OverrideFields):
+    level: str = Field(examples=["active"], description="the most restrictive automatic state while it lasts")
+
+
+class OverrideStateOut(_OverrideFields):
+    level: str | None = Field(
+        default=None, examples=["active"], description="absent from overrides set before levels existed"
+    )
+    active: bool = Field(examples=[True])
+
+
+class RiskOut(_Out):
+    account_id: Uuid
+    state: str = Field(examples=["active"], description="with an active override applied")
+    latched_state: str = Field(examples=["active"], description="what the figures call for, without the override")
+    reasons: list[str] = Field(examples=[[]])
+    drawdown_zone: str = Field(examples=["normal"])
+    risk_level: str = Field(examples=["active"])
+    equity: int = Field(examples=[99_999_894])
+    peak_equity: int = Field(examples=[100_000_000])
+    start_of_day_equity: int = Field(examples=[100_000_000])
+    daily_loss_pct: float = Field(examples=[0.0])
+    daily_loss_limit_pct: float = Field(examples=[5.0])
+    daily_loss_limit_used_pct: float = Field(examples=[0.0])
+    drawdown_pct: float = Field(examples=[0.0])
+    max_drawdown_pct: float = Field(examples=[20.0])
+    drawdown_limit_used_pct: float = Field(examples=[0.0])
+    override: OverrideStateOut | None
+    limits: RiskLimitsOut
+
+
+class FillOut(_Out):
+    id: Uuid
+    order_id: Uuid
+    stock_code: str = Field(examples=["005930"])
+    side: str = Field(examples=["buy"])
+    price: int = Field(examples=[71_000])
+    quantity: int = Field(examples=[10])
+    amount: int = Field(examples=[710_000])
+    commission: int = Field(examples=[106])
+    tax: int = Field(examples=[0])
+    net_cash: int = Field(examples=[-710_106])
+    realized_pnl: int | None = Field(examples=[None], description="a sell's; null for a buy")
+    phase: str = Field(examples=["continuous"])
+    trade_date: Day
+    settles_on: Day
+    executed_at: Instant
+
+
+class TradeList(_Out):
+    trades: list[FillOut]
     meta: PageMeta
+
+
+class EquityPointOut(_Out):
+    at: Instant
+    equity: int = Field(examples=[100_000_000])
+
+
+class PerformanceOut(_Out):
+    account_id: Uuid
+    days: int = Field(examples=[30])
+    trades: int = Field(examples=[4])
+    wins: int = Field(examples=[3])
+    losses: int = Field(examples=[1])
+    breakeven: int = Field(examples=[0])
+    win_rate_pct: float | None = Field(examples=[75.0])
+    gross_profit: int = Field(examples=[120_000])
+    gross_loss: int = Field(examples=[30_000])
+    net_profit: int = Field(examples=[90_000])
+    average_win: int | None = Field(examples=[40_000])
+    average_loss: int | None = Field(examples=[30_000])
+    profit_factor: float | None = Field(examples=[4.0])
+    start_equity: int | None = Field(examples=[100_000_000])
+    end_equity: int | None = Field(examples=[100_090_000])
+    start_at: str | None = Field(examples=["2026-11-01T00:00:00Z"])
+    end_at: str | None = Field(examples=["2026-11-23T01:30:15.120Z"])
+    total_return_pct: float | None = Field(examples=[0.09])
+    max_drawdown_pct: float = Field(examples=[0.03])
+    max_drawdown_krw: int = Field(examples=[30_000])
+    peak_at: str | None = Field(examples=["2026-11-20T06:30:00Z"])
+    trough_at: str | None = Field(examples=["2026-11-21T06:30:00Z"])
+    sharpe_ratio: float | None = Field(examples=[1.2345])
+    equity_curve: list[EquityPointOut]
+
+
+class SignalOut(_Out):
+    id: Uuid
+    strategy_id: Uuid
+    stock_code: str = Field(examples=["005930"])
+    side: str = Field(examples=["buy"])
+    price: int = Field(examples=[71_000], description="the close of the bar that gave the signal")
+    reason: str = Field(examples=["fast SMA crossed above slow SMA"])
+    outcome: str = Field(examples=["executed"], description="executed | rejected | proposed")
+    detail: dict[str, Any] = Field(examples=[{"order": {"stock_code": "005930", "side": "buy"}, "failed_checks": []}])
+    order_id: str | None = Field(examples=["b7e1c2d4-1f3a-4b5c-8d6e-7f8091a2b3c4"])
+    at: Instant
+
+
+class SignalList(_Out):
+    signals: list[SignalOut]
+    meta: PageMeta
+
+
+class EventOut(_Out):
+    id: int = Field(examples=[17])
+    kind: str = Field(examples=["risk_state_changed"])
+    detail: dict[str, Any] = Field(examples=[{"from": "active", "to": "reducing", "reasons": ["daily loss 5.2%"]}])
+    at: Instant
+
+
+class EventList(_Out):
+    events: list[EventOut]
+    meta: PageMeta
+
+
+class StartOut(_Out):
+    account_id: Uuid
+    state: str = Field(examples=["active"])
+    previous_state: str = Field(examples=["stopped"])
+
+
+class CancelPlanOut(_Out):
+    id: Uuid
+    stock_code: str = Field(examples=["005930"])
+    side: str = Field(examples=["buy"])
+    remaining: int = Field(examples=[10])
+
+
+class ClosePlanOut(_Out):
+    stock_code: str = Field(examples=["005930"])
+    quantity: int = Field(examples=[10])
+    order_type: str = Field(examples=["market"])
+    phase: str = Field(examples=["continuous"])
+    estimated_price: int = Field(examples=[71_000])
+    estimated_amount: int = Field(examples=[710_000])
+
+
+class StopConfirm(_Out):
+    confirm: bool = Field(examples=[True])
+
+
+class StopPlanOut(_Out):
+    """What a stop would do (nothing changed)."""
+
+    account_id: Uuid
+    cancel_orders: list[CancelPlanOut]
+    close_positions: list[ClosePlanOut]
+    state_after: str = Field(examples=["stopped"])
+    confirmed: Literal[False]
+    confirm_with: StopConfirm
+
+
+class StopDoneOut(_Out):
+    """What a confirmed stop did: the orders it cancelled and the closing sells it placed."""
+
+    account_id: Uuid
+    state: str = Field(examples=["stopped"])
+    cancelled_orders: list[str] = Field(examples=[["b7e1c2d4-1f3a-4b5c-8d6e-7f8091a2b3c4"]])
+    closing_orders: list[str] = Field(examples=[["c8f2d3e5-2a4b-4c6d-9e7f-80a1b2c3d4e5"]])
+    confirmed: Literal[True]
+
+
+class OverrideSetOut(_Out):
+    account_id: Uuid
+    override: OverrideOut
+
+
+class CommissionOut(_Out):
+    effective: str | None = Field(examples=[None], description="null for the first rate (in force from the start)")
+    rate_pct: str = Field(examples=["0.015"])
+    minimum: int = Field(examples=[0])
+
+
+class TaxOut(_Out):
+    effective: Day
+    market: str = Field(examples=["KOSPI"])
+    transaction_pct: str = Field(examples=["0.00"])
+    rural_pct: str = Field(examples=["0.15"])
+
+
+class CostsOut(_Out):
+    commissions: list[CommissionOut]
+    taxes: list[TaxOut]
+
+
+class ConfigOut(_Out):
+    account_id: Uuid
+    risk: RiskLimitsOut
+    risk_defaults: RiskLimitsOut
+    preview_ttl_s: int = Field(examples=[30])
+    costs: CostsOut
+    strategies_available: list[str] = Field(examples=[["ma_cross", "rsi_reversion"]])
+
+
+class RiskConfigOut(_Out):
+    account_id: Uuid
+    risk: RiskLimitsOut
+
+
+class StrategyOut(_Out):
+    id: Uuid
+    account_id: Uuid
+    name: str = Field(examples=["ma_cross"])
+    params: dict[str, Any] = Field(examples=[{"fast": 5, "slow": 20}])
+    stock_codes: list[str] = Field(examples=[["005930", "000660"]])
+    quantity: int = Field(examples=[10])
+    auto_execute: bool = Field(examples=[False])
+    enabled: bool = Field(examples=[True])
+    error: str | None = Field(examples=[None], description="why it was disabled")
+    created_at: Instant
+    updated_at: Instant
+
+
+class StrategyList(_Out):
+    strategies: list[StrategyOut]

@@ -1,5 +1,5 @@
-"""Runs the accounts' enabled strategies on the feed's minute bars and routes their signals through the same
-assess-and-place path as an order from the API (every risk check applies).
+"""Runs the accounts' enabled strategies on the feed's minute bars and routes their signals through the order desk,
+like an order from the API (:meth:`kstock.trading.desk.Desk.route_signal`: every risk check applies).
 
 A buy signal buys the strategy's ``quantity`` at the market; a sell signal sells what the account holds of the
 stock. With ``auto_execute`` the order is placed (outcome ``executed``, or ``rejected`` with the failed checks);
@@ -18,24 +18,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from sqlalchemy import select, update
 
-from kstock.kit.clock import as_utc, utcnow
-from kstock.market.models import Instrument
 from kstock.sources import MinuteBar
-from kstock.trading import events
-from kstock.trading.costs import Side
+from kstock.trading import events, repository
+from kstock.trading.accounts import record_event
 from kstock.trading.market import MarketView, quote_from_simulator
-from kstock.trading.models import TradingAccount, TradingSignal, TradingStrategy
-from kstock.trading.orders import OrderType, TimeInForce
-from kstock.trading.service import (
-    OrderRequest,
-    assess,
-    lock_account,
-    place_order,
-    position_for,
-    record_event,
-)
+from kstock.trading.models import TradingStrategy
 from kstock.trading.strategies import Signal, Strategy, StrategyError, create_strategy
 
 if TYPE_CHECKING:
@@ -54,9 +42,9 @@ class StrategyRunner:
     async def load(self) -> None:
         """The enabled strategies; one whose row changed is rebuilt (its state starts afresh)."""
         async with self.engine.sessionmaker() as session:
-            rows = list((await session.execute(select(TradingStrategy).where(TradingStrategy.enabled))).scalars())
+            rows = await repository.enabled_strategies(session)
             if not self.markets:
-                self.markets = dict((await session.execute(select(Instrument.code, Instrument.market))).all())
+                self.markets = await repository.instrument_markets(session)
         running: dict[uuid.UUID, tuple[dt.datetime, TradingStrategy, Strategy[Any, Any]]] = {}
         for row in rows:
             current = self.running.get(row.id)
@@ -95,12 +83,8 @@ class StrategyRunner:
         log.warning("strategy_disabled", strategy_id=str(row.id), error=error)
         async with self.engine.sessionmaker() as session:
             async with session.begin():
-                await session.execute(
-                    update(TradingStrategy)
-                    .where(TradingStrategy.id == row.id)
-                    .values(enabled=False, error=error[:500], updated_at=utcnow())
-                )
-                account = await session.get(TradingAccount, row.account_id)
+                await repository.disable_strategy(session, row.id, error[:500])
+                account = await repository.account_of(session, row.account_id)
                 if account is not None:
                     record_event(
                         session, account, "strategy_disabled", {"strategy_id": str(row.id), "error": error[:500]}
@@ -116,58 +100,9 @@ class StrategyRunner:
             quote = quote_from_simulator(engine.simulator, signal.code, market, engine.simulator.now)
         else:  # an engine without its own simulator prices against the feed's retained messages
             quote = await MarketView(engine.broker, None).quote(signal.code, market)
-        market_time = quote.market_time
         async with engine.sessionmaker() as session:
             async with session.begin():
-                account = await lock_account(session, row.account_id)
-                held = await position_for(session, account.id, signal.code)
-                quantity = row.quantity if signal.side == "buy" else (held.quantity if held else 0)
-                outcome: str = "proposed"
-                detail: dict[str, Any] = {}
-                order_id: uuid.UUID | None = None
-                if quantity <= 0:
-                    outcome, detail = "rejected", {"why": "nothing held to sell"}
-                else:
-                    request = OrderRequest(
-                        signal.code, Side(signal.side), OrderType.MARKET, quantity, None, TimeInForce.DAY
-                    )
-                    now = utcnow()
-                    assessment = await assess(session, account, request, quote, engine.price, engine.schedule, now)
-                    failed = [c.to_dict() for c in assessment.checks if not c.passed]
-                    detail = {"order": request.to_dict(), "failed_checks": failed}
-                    if not assessment.passed:
-                        outcome = "rejected"
-                    elif row.auto_execute:
-                        order = await place_order(
-                            session, account, assessment, engine.schedule, now, source="strategy", strategy_id=row.id
-                        )
-                        outcome, order_id = "executed", order.id
-                signal_row = TradingSignal(
-                    account_id=account.id,
-                    strategy_id=row.id,
-                    stock_code=signal.code,
-                    side=signal.side,
-                    price=signal.price_hint,
-                    reason=signal.reason[:500],
-                    outcome=outcome,
-                    detail=detail,
-                    order_id=order_id,
-                    at=as_utc(market_time),
-                )
-                session.add(signal_row)
-                events.emit(
-                    session,
-                    account.id,
-                    "signal",
-                    {
-                        "strategy_id": str(row.id),
-                        "stock_code": signal.code,
-                        "side": signal.side,
-                        "reason": signal.reason,
-                        "outcome": outcome,
-                        "order_id": str(order_id) if order_id else None,
-                    },
-                )
+                await engine.desk.route_signal(session, row, signal, quote)
             pending = events.take_pending(session)
         self.signals += 1
         await events.publish(engine.broker, pending)
