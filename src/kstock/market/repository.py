@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from kstock.db.base import AnyRow
 from kstock.db.bulk import fetch_tuples
-from kstock.market.models import FinancialStatement, Instrument, StockIndicator
+from kstock.market.models import DailyBar, FinancialStatement, Instrument, StockIndicator
 from kstock.market.table import NUMERIC_COLUMNS
 
 
@@ -101,6 +102,29 @@ async def daily_bars(
         parse = dt.date.fromisoformat
         return [(parse(d), o, h, lo, c, v) for d, o, h, lo, c, v in rows]
     return rows
+
+
+async def day_range(session: AsyncSession, code: str, day: dt.date) -> tuple[int, int] | None:
+    """A stock's low and high on ``day``, when that day's bar is on file."""
+    statement = select(DailyBar.low, DailyBar.high).where(DailyBar.code == code, DailyBar.trade_date == day)
+    bar = (await session.execute(statement)).first()
+    return None if bar is None else (bar.low, bar.high)
+
+
+async def closes(
+    session: AsyncSession, codes: Iterable[str], from_date: dt.date, to_date: dt.date
+) -> dict[str, list[tuple[dt.date, int]]]:
+    """The daily closes of some stocks in ``[from_date, to_date]``: per code, oldest first (codes without a bar in
+    the range are absent)."""
+    statement = (
+        select(DailyBar.code, DailyBar.trade_date, DailyBar.close)
+        .where(DailyBar.code.in_(set(codes)), DailyBar.trade_date >= from_date, DailyBar.trade_date <= to_date)
+        .order_by(DailyBar.code, DailyBar.trade_date)
+    )
+    found: dict[str, list[tuple[dt.date, int]]] = defaultdict(list)
+    for code, day, close in (await session.execute(statement)).all():
+        found[code].append((day, close))
+    return found
 
 
 async def financial_statements(session: AsyncSession, code: str, period_type: str, years: int) -> Sequence[AnyRow]:

@@ -10,6 +10,7 @@ and swaps it in with a single assignment. Between reloads, live prices update it
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import gc
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -143,6 +144,24 @@ class MarketSnapshot:
     def values_of(self, field: str) -> list[str]:
         """The distinct values of ``field`` ("market", "sector") across the listing, sorted."""
         return sorted({summary[field] for summary in self._require().summaries.values() if summary[field]})
+
+    def require_loaded(self) -> None:
+        """503 until the market data is loaded."""
+        self._require()
+
+    def previous_close(self, code: str) -> int | None:
+        """A stock's previous close (the reference of its day change); None for an unknown code or none on file."""
+        table = self._require().table
+        row = table.index.get(code)
+        if row is None:
+            return None
+        previous = table.columns["prev_close"][row]
+        return None if previous != previous else int(previous)  # NaN: no previous close
+
+    @property
+    def as_of(self) -> dt.date | None:
+        """The latest trading day of the market data (None for an empty market)."""
+        return self._require().table.as_of
 
     @property
     def table(self) -> ScreenTable:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from kstock.portfolio.service import HoldingRow
+    from kstock.portfolio.repository import HoldingRow
 
 
 @dataclass(slots=True)

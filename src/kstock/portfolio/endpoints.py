@@ -20,7 +20,7 @@ from kstock.kit.pagination import PageDep, page_meta
 from kstock.kit.responses import JSONResponse
 from kstock.kit.validators import STOCK_CODE_PATTERN, StrictUUID
 from kstock.market.dependencies import SnapshotDep
-from kstock.portfolio import service
+from kstock.portfolio import service, transactions, valuation
 from kstock.portfolio.events import announce_change
 from kstock.portfolio.schemas import (
     HoldingIn,
@@ -78,7 +78,7 @@ async def create_portfolio(
     responses=error_responses(400),
 )
 async def list_portfolios(session: SessionDep, snapshot: SnapshotDep, principal: CurrentPrincipal) -> Response:
-    items = await service.list_portfolios(session, principal, snapshot)
+    items = await valuation.list_portfolios(session, principal, snapshot)
     meta = {"count": len(items), "limit": quota_limit(principal, "portfolios")}
     return JSONResponse({"portfolios": items, "meta": meta})
 
@@ -95,7 +95,7 @@ async def get_portfolio(
     request: Request, session: SessionDep, snapshot: SnapshotDep, principal: CurrentPrincipal, portfolio_id: PortfolioId
 ) -> Response:
     cache = request.app.state.portfolio_cache
-    body = await service.portfolio_detail_body(session, principal, portfolio_id, snapshot, cache)
+    body = await valuation.portfolio_detail_body(session, principal, portfolio_id, snapshot, cache)
     return Response(body, media_type="application/json")
 
 
@@ -132,7 +132,7 @@ async def delete_portfolio(
 async def _holding(
     session: SessionDep, snapshot: SnapshotDep, principal: CurrentPrincipal, pid: uuid.UUID, code: str
 ) -> dict[str, Any]:
-    detail = await service.portfolio_detail(session, principal, pid, snapshot)
+    detail = await valuation.portfolio_detail(session, principal, pid, snapshot)
     holding: dict[str, Any] = next(h for h in detail["holdings"] if h["stock_code"] == code)
     return holding
 
@@ -156,7 +156,7 @@ async def add_holding(
     body: HoldingIn,
 ) -> Response:
     settings = request.app.state.settings
-    code = await service.add_holding(session, principal, settings, snapshot, portfolio_id, body)
+    code = await transactions.add_holding(session, principal, settings, snapshot, portfolio_id, body)
     _announce(request, session, portfolio_id)
     return JSONResponse(await _holding(session, snapshot, principal, portfolio_id, code), status_code=201)
 
@@ -178,7 +178,7 @@ async def replace_holding(
     stock_code: HoldingCode,
     body: HoldingPatch,
 ) -> Response:
-    code = await service.replace_holding(session, principal, portfolio_id, stock_code, body)
+    code = await transactions.replace_holding(session, principal, portfolio_id, stock_code, body)
     _announce(request, session, portfolio_id)
     return JSONResponse(await _holding(session, snapshot, principal, portfolio_id, code))
 
@@ -197,7 +197,7 @@ async def delete_holding(
     portfolio_id: PortfolioId,
     stock_code: HoldingCode,
 ) -> Response:
-    await service.delete_holding(session, principal, portfolio_id, stock_code)
+    await transactions.delete_holding(session, principal, portfolio_id, stock_code)
     _announce(request, session, portfolio_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -221,9 +221,9 @@ async def add_transaction(
     body: TransactionIn,
 ) -> Response:
     settings = request.app.state.settings
-    transaction = await service.add_transaction(session, principal, settings, snapshot, portfolio_id, body)
+    transaction = await transactions.add_transaction(session, principal, settings, snapshot, portfolio_id, body)
     _announce(request, session, portfolio_id)
-    return JSONResponse(service.transaction_dict(transaction), status_code=status.HTTP_201_CREATED)
+    return JSONResponse(transactions.transaction_dict(transaction), status_code=status.HTTP_201_CREATED)
 
 
 Side = Literal["buy", "sell"]
@@ -248,7 +248,7 @@ async def list_transactions(
 ) -> Response:
     if from_date is not None and to_date is not None:
         require_order(from_date, to_date)
-    rows, total = await service.list_transactions(
+    rows, total = await transactions.list_transactions(
         session,
         principal,
         portfolio_id,
@@ -259,7 +259,9 @@ async def list_transactions(
         offset=page.offset,
         limit=page.per_page,
     )
-    return JSONResponse({"transactions": [service.transaction_dict(r) for r in rows], "meta": page_meta(page, total)})
+    return JSONResponse(
+        {"transactions": [transactions.transaction_dict(r) for r in rows], "meta": page_meta(page, total)}
+    )
 
 
 @router.delete(
@@ -277,7 +279,7 @@ async def delete_transaction(
     portfolio_id: PortfolioId,
     transaction_id: Annotated[StrictUUID, Path(description="the entry's id")],
 ) -> Response:
-    await service.delete_transaction(session, principal, portfolio_id, transaction_id)
+    await transactions.delete_transaction(session, principal, portfolio_id, transaction_id)
     _announce(request, session, portfolio_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -294,7 +296,7 @@ async def delete_transaction(
 async def get_performance(
     session: SessionDep, snapshot: SnapshotDep, principal: CurrentPrincipal, portfolio_id: PortfolioId
 ) -> Response:
-    return JSONResponse(await service.portfolio_performance(session, principal, portfolio_id, snapshot))
+    return JSONResponse(await valuation.portfolio_performance(session, principal, portfolio_id, snapshot))
 
 
 def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]], filename: str) -> Response:
@@ -363,7 +365,7 @@ async def export_holdings(
     session: SessionDep, snapshot: SnapshotDep, principal: CurrentPrincipal, portfolio_id: PortfolioId
 ) -> Response:
     """Every holding at snapshot prices, one line each, with a header line (the columns of a holding)."""
-    detail = await service.portfolio_detail(session, principal, portfolio_id, snapshot)
+    detail = await valuation.portfolio_detail(session, principal, portfolio_id, snapshot)
     rows = ([h[c] for c in _HOLDING_COLUMNS] for h in detail["holdings"])
     return _csv(_HOLDING_COLUMNS, rows, f"portfolio-{portfolio_id}-holdings.csv")
 
@@ -376,8 +378,8 @@ async def export_holdings(
 )
 async def export_transactions(session: SessionDep, principal: CurrentPrincipal, portfolio_id: PortfolioId) -> Response:
     """Every ledger entry, oldest first, with a header line (the columns of a transaction)."""
-    transactions, _ = await service.list_transactions(
+    entries, _ = await transactions.list_transactions(
         session, principal, portfolio_id, from_date=None, to_date=None, stock_code=None, side=None, offset=0, limit=None
     )
-    rows = ([service.transaction_dict(t)[c] for c in _TRANSACTION_COLUMNS] for t in transactions)
+    rows = ([transactions.transaction_dict(t)[c] for c in _TRANSACTION_COLUMNS] for t in entries)
     return _csv(_TRANSACTION_COLUMNS, rows, f"portfolio-{portfolio_id}-transactions.csv")

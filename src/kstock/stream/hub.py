@@ -359,10 +359,9 @@ class Hub:
         latest = detail["latest_price"] if detail else None
         if not latest or latest["close_price"] is None:
             return None
-        table = self.snapshot.table
-        previous = table.columns["prev_close"][table.index[code]]
+        previous = self.snapshot.previous_close(code)
         close = int(latest["close_price"])
-        change = 0 if previous != previous else close - int(previous)  # NaN: no previous close
+        change = 0 if previous is None else close - previous
         return orjson.dumps(
             {
                 "current_price": close,

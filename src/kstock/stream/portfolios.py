@@ -20,7 +20,9 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from kstock.identity.principal import Principal
 from kstock.market.snapshot import MarketSnapshot
-from kstock.portfolio.service import HoldingRow, PortfolioNotFoundError, portfolios_with_holdings, value_holdings
+from kstock.portfolio.repository import HoldingRow, portfolios_with_holdings
+from kstock.portfolio.service import PortfolioNotFoundError
+from kstock.portfolio.valuation import value_holdings
 from kstock.stream.connection import Connection
 from kstock.stream.protocol import Clock, message, portfolio_frame
 from kstock.stream.watches import CodeIndex
@@ -55,7 +57,7 @@ class PortfolioWatcher:
 
     async def _load(self, principal: Principal, portfolio_id: uuid.UUID) -> tuple[dict[str, Any], list[HoldingRow]]:
         async with self._sessionmaker() as session:
-            found = await portfolios_with_holdings(session, principal, portfolio_id)
+            found = await portfolios_with_holdings(session, principal.user_id, portfolio_id)
         if not found:
             raise PortfolioNotFoundError.of(portfolio_id)
         ((header, holdings),) = found.values()
