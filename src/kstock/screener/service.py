@@ -1,4 +1,5 @@
-"""Screening use cases: run a screen over the instance's snapshot, describe the fields, keep saved screens."""
+"""Screening use cases: run a screen over the instance's snapshot, describe the fields, keep saved screens (their
+queries are in ``repository.py``)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import uuid
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kstock.config import Settings
@@ -19,7 +19,7 @@ from kstock.kit.openapi import parse_body
 from kstock.kit.pagination import Page, page_meta
 from kstock.market.fields import FIELDS, Kind
 from kstock.market.snapshot import MarketSnapshot
-from kstock.screener import engine
+from kstock.screener import engine, repository
 from kstock.screener.models import SavedScreen
 from kstock.screener.schemas import ScreenDefinition, ScreenRequest
 
@@ -106,18 +106,12 @@ def stored_definition(definition: ScreenDefinition) -> dict[str, Any]:
 
 
 async def list_screens(session: AsyncSession, principal: Principal) -> list[SavedScreen]:
-    statement = (
-        select(SavedScreen)
-        .where(SavedScreen.user_id == principal.user_id)
-        .order_by(SavedScreen.created_at, SavedScreen.id)
-    )
-    return list((await session.execute(statement)).scalars())
+    return await repository.screens_of(session, principal.user_id)
 
 
 async def get_screen(session: AsyncSession, principal: Principal, screen_id: uuid.UUID) -> SavedScreen:
     """The caller's screen; another user's screen is not found, exactly like a missing one."""
-    statement = select(SavedScreen).where(SavedScreen.id == screen_id, SavedScreen.user_id == principal.user_id)
-    screen = (await session.execute(statement)).scalar_one_or_none()
+    screen = await repository.screen_of(session, principal.user_id, screen_id)
     if screen is None:
         raise ScreenNotFoundError.of(screen_id)
     return screen
@@ -149,8 +143,5 @@ async def replace_screen(
 
 
 async def delete_screen(session: AsyncSession, principal: Principal, screen_id: uuid.UUID) -> None:
-    result = await session.execute(
-        delete(SavedScreen).where(SavedScreen.id == screen_id, SavedScreen.user_id == principal.user_id)
-    )
-    if result.rowcount == 0:  # type: ignore[attr-defined]
+    if not await repository.delete_screen(session, principal.user_id, screen_id):
         raise ScreenNotFoundError.of(screen_id)
