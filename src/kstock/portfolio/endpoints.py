@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, status
@@ -20,7 +18,7 @@ from kstock.kit.pagination import PageDep, page_meta
 from kstock.kit.responses import JSONResponse
 from kstock.kit.validators import STOCK_CODE_PATTERN, StrictUUID
 from kstock.market.dependencies import SnapshotDep
-from kstock.portfolio import service, transactions, valuation
+from kstock.portfolio import export, service, transactions, valuation
 from kstock.portfolio.events import announce_change
 from kstock.portfolio.schemas import (
     HoldingIn,
@@ -129,14 +127,6 @@ async def delete_portfolio(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-async def _holding(
-    session: SessionDep, snapshot: SnapshotDep, principal: CurrentPrincipal, pid: uuid.UUID, code: str
-) -> dict[str, Any]:
-    detail = await valuation.portfolio_detail(session, principal, pid, snapshot)
-    holding: dict[str, Any] = next(h for h in detail["holdings"] if h["stock_code"] == code)
-    return holding
-
-
 @router.post(
     "/{portfolio_id}/holdings",
     response_model=HoldingOut,
@@ -158,7 +148,9 @@ async def add_holding(
     settings = request.app.state.settings
     code = await transactions.add_holding(session, principal, settings, snapshot, portfolio_id, body)
     _announce(request, session, portfolio_id)
-    return JSONResponse(await _holding(session, snapshot, principal, portfolio_id, code), status_code=201)
+    return JSONResponse(
+        await valuation.holding_detail(session, principal, portfolio_id, snapshot, code), status_code=201
+    )
 
 
 @router.patch(
@@ -180,7 +172,7 @@ async def replace_holding(
 ) -> Response:
     code = await transactions.replace_holding(session, principal, portfolio_id, stock_code, body)
     _announce(request, session, portfolio_id)
-    return JSONResponse(await _holding(session, snapshot, principal, portfolio_id, code))
+    return JSONResponse(await valuation.holding_detail(session, principal, portfolio_id, snapshot, code))
 
 
 @router.delete(
@@ -299,23 +291,12 @@ async def get_performance(
     return JSONResponse(await valuation.portfolio_performance(session, principal, portfolio_id, snapshot))
 
 
-def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]], filename: str) -> Response:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows(rows)
+def _csv(content: bytes, filename: str) -> Response:
     return Response(
-        buffer.getvalue().encode("utf-8-sig"),  # the BOM lets spreadsheet programs read the Korean names
+        content,
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
-
-
-_HOLDING_COLUMNS = (
-    "stock_code stock_name sector quantity avg_price current_price price_status purchase_value current_value "
-    "unrealized_gain unrealized_gain_pct day_change weight_pct realized_gain fees first_trade_date"
-).split()
-_TRANSACTION_COLUMNS = "id trade_date side stock_code quantity price fees realized_gain created_at".split()
 
 
 def _csv_response(columns: Sequence[str], row: Sequence[Any]) -> dict[str, Any]:
@@ -329,7 +310,7 @@ def _csv_response(columns: Sequence[str], row: Sequence[Any]) -> dict[str, Any]:
 
 
 _HOLDINGS_CSV = _csv_response(
-    _HOLDING_COLUMNS,
+    export.HOLDING_COLUMNS,
     [
         "005930",
         "삼성전자",
@@ -350,7 +331,7 @@ _HOLDINGS_CSV = _csv_response(
     ],
 )
 _TRANSACTIONS_CSV = _csv_response(
-    _TRANSACTION_COLUMNS,
+    export.TRANSACTION_COLUMNS,
     ["3f2b6c1e-4d1a-4a58-9f7e-0c6a1b2d3e4f", "2025-01-10", "buy", "005930", 10, 68000, 0, 0, "2025-01-10T06:30:00Z"],
 )
 
@@ -365,9 +346,8 @@ async def export_holdings(
     session: SessionDep, snapshot: SnapshotDep, principal: CurrentPrincipal, portfolio_id: PortfolioId
 ) -> Response:
     """Every holding at snapshot prices, one line each, with a header line (the columns of a holding)."""
-    detail = await valuation.portfolio_detail(session, principal, portfolio_id, snapshot)
-    rows = ([h[c] for c in _HOLDING_COLUMNS] for h in detail["holdings"])
-    return _csv(_HOLDING_COLUMNS, rows, f"portfolio-{portfolio_id}-holdings.csv")
+    content = await export.holdings_csv(session, principal, portfolio_id, snapshot)
+    return _csv(content, f"portfolio-{portfolio_id}-holdings.csv")
 
 
 @router.get(
@@ -378,8 +358,5 @@ async def export_holdings(
 )
 async def export_transactions(session: SessionDep, principal: CurrentPrincipal, portfolio_id: PortfolioId) -> Response:
     """Every ledger entry, oldest first, with a header line (the columns of a transaction)."""
-    entries, _ = await transactions.list_transactions(
-        session, principal, portfolio_id, from_date=None, to_date=None, stock_code=None, side=None, offset=0, limit=None
-    )
-    rows = ([transactions.transaction_dict(t)[c] for c in _TRANSACTION_COLUMNS] for t in entries)
-    return _csv(_TRANSACTION_COLUMNS, rows, f"portfolio-{portfolio_id}-transactions.csv")
+    content = await export.transactions_csv(session, principal, portfolio_id)
+    return _csv(content, f"portfolio-{portfolio_id}-transactions.csv")

@@ -105,6 +105,15 @@ async def portfolio_detail(
     return {**header, "holdings": rows, "summary": summary}
 
 
+async def holding_detail(
+    session: AsyncSession, principal: Principal, portfolio_id: uuid.UUID, snapshot: MarketSnapshot, code: str
+) -> dict[str, Any]:
+    """One open holding of the caller's portfolio, valued (the answer of a holding's write)."""
+    detail = await portfolio_detail(session, principal, portfolio_id, snapshot)
+    holding: dict[str, Any] = next(h for h in detail["holdings"] if h["stock_code"] == code)
+    return holding
+
+
 async def portfolio_detail_body(
     session: AsyncSession,
     principal: Principal,
