@@ -1,5 +1,6 @@
-"""What other domains read of the market: the snapshot's previous close and date, a day's range and a range of
-closes from the repository (portfolio valuation, the portfolio ledger's checks, the stream's first price)."""
+"""What other domains read of the market: the snapshot's previous close, date and category values, a day's range
+and a range of closes from the repository (portfolio valuation and ledger checks, the stream's first price, the
+screener's field catalog)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ async def test_the_snapshot_answers_a_previous_close_and_its_date(market_setting
     assert snapshot.previous_close("000660") == 193_000
     assert snapshot.previous_close("035420") is None  # one bar on file: no previous close
     assert snapshot.previous_close("999999") is None  # not listed
+    assert snapshot.category_labels("market") == snapshot.values_of("market")
+    assert snapshot.category_labels("sector") == sorted(snapshot.category_labels("sector"))
 
 
 async def test_the_repository_answers_a_days_range_and_closes(market_settings: Settings) -> None:

@@ -163,6 +163,10 @@ class MarketSnapshot:
         """The latest trading day of the market data (None for an empty market)."""
         return self._require().table.as_of
 
+    def category_labels(self, field: str) -> list[str]:
+        """The values a category field ("market", "sector", "industry") takes in the table, in its id order."""
+        return list(self._require().table.categories[field].labels)
+
     @property
     def table(self) -> ScreenTable:
         """The columnar view the screener runs on (shared: read-only for callers)."""

@@ -60,15 +60,14 @@ _parse_cached = lru_cache(maxsize=512)(_parse)
 
 def screen_response(snapshot: MarketSnapshot, query: engine.ScreenQuery, page: Page) -> dict[str, Any]:
     """The response of a screen: one page of matching stocks and the meta (total, pages, engine time)."""
-    table = snapshot.table
-    result = engine.run(table, query, page.offset, page.per_page)
-    meta = {**page_meta(page, result.total), "query_time_ms": result.query_time_ms, "as_of": table.as_of}
+    result = engine.run(snapshot.table, query, page.offset, page.per_page)
+    meta = {**page_meta(page, result.total), "query_time_ms": result.query_time_ms, "as_of": snapshot.as_of}
     return {"stocks": result.stocks, "meta": meta}
 
 
 def describe_fields(snapshot: MarketSnapshot) -> dict[str, Any]:
     """Every screen field with its type, unit, meaning and operators; categories list the values present."""
-    table = snapshot.table
+    snapshot.require_loaded()
     fields = [
         {
             "name": f.name,
@@ -79,7 +78,7 @@ def describe_fields(snapshot: MarketSnapshot) -> dict[str, Any]:
             "sortable": f.sortable,
             "filterable": bool(f.operators),
             "operators": list(f.operators),
-            "values": list(table.categories[f.name].labels) if f.kind is Kind.CATEGORY and f.name != "code" else None,
+            "values": snapshot.category_labels(f.name) if f.kind is Kind.CATEGORY and f.name != "code" else None,
         }
         for f in FIELDS
     ]
