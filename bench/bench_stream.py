@@ -161,9 +161,10 @@ async def token_for(app: Any, port: int) -> str:
 
     from kstock.identity import service
     from kstock.identity.principal import Role, Tier
+    from kstock.state import state_of_app
 
     email, password = f"bench-{uuid.uuid4().hex[:8]}@example.com", "bench-password-123"
-    async with app.state.sessionmaker() as session:
+    async with state_of_app(app).sessionmaker() as session:
         await service.create_user(session, email, password, "Bench", tier=Tier.PRO, role=Role.USER)
         await session.commit()
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
@@ -310,6 +311,7 @@ async def _no_receive() -> Any:
 
 async def run_instance(args: argparse.Namespace, compression: bool, measure_all: bool) -> dict[str, Any]:
     from kstock.config import Settings
+    from kstock.state import state_of_app
 
     prefix = f"kstock-bench:{uuid.uuid4().hex[:8]}:"
     settings = Settings(
@@ -325,9 +327,9 @@ async def run_instance(args: argparse.Namespace, compression: bool, measure_all:
     await ensure_dataset(settings, args.stocks, 1)
     report: dict[str, Any] = {}
     async with Instance(settings) as instance:
-        hub = instance.app.state.hub
+        hub = state_of_app(instance.app).hub
         token = await token_for(instance.app, instance.port)
-        codes = [c for c in instance.app.state.market_snapshot.table.codes if c != FANOUT_CODE][:LATENCY_STOCKS]
+        codes = [c for c in state_of_app(instance.app).market_snapshot.table.codes if c != FANOUT_CODE][:LATENCY_STOCKS]
         subscriptions = [[FANOUT_CODE, codes[i % len(codes)]] for i in range(args.connections)]
         gc.collect()
         await asyncio.sleep(1.0)

@@ -85,6 +85,7 @@ from kstock.feed.payloads import orderbook_data, price_data
 from kstock.kit.calendar import Phase, next_trading_day, session_time, today_kst
 from kstock.kit.krx import price_limits, round_down_to_tick, round_up_to_tick
 from kstock.sources import OrderBook, Step, Trade
+from kstock.state import state_of_app
 from kstock.trading.engine import TradingEngine
 from kstock.trading.models import TradingFill, TradingOrder
 
@@ -619,7 +620,7 @@ async def fill_round(
     crossing = {s.code: s.limit for s in stocks}
     step = _step(_tape(market.stocks, crossing, QUANTITY * len(placed), at), at)
     fills_before, transactions_before = stats.fills, stats.fill_transactions
-    before = await count_rows(app.state.settings.database_url, TradingFill, accounts)
+    before = await count_rows(state_of_app(app).settings.database_url, TradingFill, accounts)
     await engine.reload()
     started = time.perf_counter()
     await engine.on_step(step)
@@ -628,7 +629,7 @@ async def fill_round(
     transactions = stats.fill_transactions - transactions_before
     if stats.errors != errors_before:
         raise SystemExit(f"the crossing step failed {stats.errors - errors_before} transactions")
-    written = await count_rows(app.state.settings.database_url, TradingFill, accounts) - before
+    written = await count_rows(state_of_app(app).settings.database_url, TradingFill, accounts) - before
     left = sum(1 for resting in engine.resting.values() for r in resting if r.id in ids)
     if fills != len(placed) or written != len(placed) or left:
         raise SystemExit(
@@ -640,7 +641,7 @@ async def fill_round(
 async def engine_phase(settings: Settings, user: User, market: Market, args: argparse.Namespace) -> list[FillRound]:
     results = []
     async with app_client(settings) as (app, client):
-        engine = TradingEngine(app.state.sessionmaker, app.state.broker, settings)
+        engine = TradingEngine(state_of_app(app).sessionmaker, state_of_app(app).broker, settings)
         print(
             f"\n-- matching engine in process: {args.fill_orders} resting limit buys over {len(user.fill_accounts)} "
             f"accounts and {args.fill_stocks} stocks; {len(market.stocks)} prints a step"

@@ -22,7 +22,7 @@ MIGRATIONS: Final = "db.migrations"
 
 # Lowest first. A part may import only parts of lower layers; parts of one layer do not import each other.
 LAYERS: Final[tuple[tuple[str, ...], ...]] = (
-    ("errors",),  # the one error vocabulary: imports nothing of kstock
+    ("errors", "state"),  # the error vocabulary; the state accessor: neither imports anything of kstock
     ("kit", "config"),  # pure helpers and KRX rules; the settings
     ("logging", "db", "openapi", "broker", "sources"),  # infrastructure; channels and feed records as contracts
     ("identity",),  # principals, credentials, tiers
@@ -33,6 +33,7 @@ LAYERS: Final[tuple[tuple[str, ...], ...]] = (
     ("feed",),  # the simulator's process: steps the market, runs the trading engine beside it
     ("stream",),  # the WebSocket stream: ticks, live P&L, account events
     ("health", "api", "models"),  # probes, the /v1 mount, every model for Alembic
+    ("runtime",),  # the application state: names every part's resources, so no part imports it
     ("app",),  # the application: wires every part
     ("cli",),  # the commands
     (MIGRATIONS,),  # the Alembic environment

@@ -38,6 +38,8 @@ from kstock.kit.cache import ResponseCache
 from kstock.logging import configure_logging
 from kstock.market.snapshot import MarketSnapshot
 from kstock.portfolio.cache import PortfolioCache
+from kstock.runtime import AppState
+from kstock.state import install
 from kstock.stream.endpoint import StreamRoute
 from kstock.stream.runtime import stream_runtime
 from kstock.trading import startup as trading_startup
@@ -98,22 +100,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         snapshot = MarketSnapshot()
         cache = ResponseCache(settings.cache_max_entries)
         snapshot.on_change(cache.clear)
-        app.state.settings = settings
-        app.state.started_at = time.time()
-        app.state.engine = engine
-        app.state.sessionmaker = create_sessionmaker(engine)
-        app.state.market_snapshot = snapshot
-        app.state.portfolio_cache = PortfolioCache()
-        app.state.response_cache = cache
         redis = create_redis(settings)
-        app.state.redis = redis
-        app.state.revocations = RevocationStore(redis, settings.redis_prefix)
-        app.state.identity_cache = IdentityCache()
         limit_store = LimitStore(settings.redis_url, settings.redis_prefix, settings.rate_limit_redis_probe_s)
-        app.state.limit_store = limit_store
-        app.state.rate_limiter = RateLimiter(settings, limit_store)
-        app.state.throttle = BruteForceGuard(settings, limit_store)
-        app.state.audit = audit_event  # identity records its events through it
+        state = AppState(
+            settings=settings,
+            started_at=time.time(),
+            engine=engine,
+            sessionmaker=create_sessionmaker(engine),
+            market_snapshot=snapshot,
+            response_cache=cache,
+            portfolio_cache=PortfolioCache(),
+            redis=redis,
+            revocations=RevocationStore(redis, settings.redis_prefix),
+            identity_cache=IdentityCache(),
+            limit_store=limit_store,
+            rate_limiter=RateLimiter(settings, limit_store),
+            throttle=BruteForceGuard(settings, limit_store),
+            audit=audit_event,  # identity records its events through it
+        )
+        install(app, state)  # the one place the state is stored: every part reaches it with kstock.state.state_of
         refresher: asyncio.Task[None] | None = None
         # Requests allocate many short-lived objects; the default gen-0 threshold (700) runs a collection every
         # few requests and shows up as tail latency. Reference counting frees almost all of them anyway.
@@ -123,7 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await snapshot.load(engine)
             if settings.snapshot_refresh_s > 0:
                 refresher = asyncio.create_task(snapshot.run_refresh_loop(engine, settings.snapshot_refresh_s))
-            async with stream_runtime(app, settings, engine, snapshot, app.state.sessionmaker):
+            async with stream_runtime(app, settings, engine, snapshot, state.sessionmaker):
                 yield
         finally:
             if refresher is not None:

@@ -21,6 +21,8 @@ from kstock.errors import ConflictError, UnauthorizedError
 from kstock.gateway.audit import audit_event
 from kstock.gateway.models import AuditEvent
 from kstock.gateway.ratelimit import endpoint_class, enforce_rate_limit
+from kstock.gateway.throttle import ip_of
+from tests.support.app import app_state
 from tests.support.databases import REDIS_URL, DatabaseFactory, is_postgres
 
 # Routes that exist only in these tests, mounted under /v1 with the same limiter as the real ones.
@@ -59,7 +61,7 @@ async def login_failed(request: Request) -> None:
 
 @test_routes.post("/test/guarded-login")
 async def guarded_login(request: Request, email: str) -> dict[str, bool]:
-    await request.app.state.throttle.check_login(request, email)
+    await app_state(request.app).throttle.check_login(ip_of(request), email)
     return {"ok": True}
 
 

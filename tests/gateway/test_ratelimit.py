@@ -15,7 +15,7 @@ from kstock.gateway import limitstore
 from kstock.identity.principal import Tier
 from tests.gateway.helpers import engine_url, fresh_window, gateway_settings, metric, running_app, window_reset
 from tests.support.accounts import make_api_key, make_user
-from tests.support.app import http_client
+from tests.support.app import app_state, http_client
 from tests.support.databases import DatabaseFactory, is_postgres
 from tests.support.logs import LogRecorder
 from tests.support.redis import redis_server
@@ -294,7 +294,7 @@ async def test_redis_outage_fails_open_then_shared_limits_resume(
                 assert [r.headers["x-ratelimit-remaining"] for r in during] == ["99", "98", "97", "96", "95"]
                 assert all("ratelimit-policy" in r.headers for r in during)
                 assert metric("kstock_redis_fallbacks_total", component="ratelimit") == fallbacks + 5
-                assert app_a.state.limit_store.degraded
+                assert app_state(app_a).limit_store.degraded
                 assert recorder.events("warning") == ["rate_limit_redis_unavailable"]  # once per outage
 
                 await server.start()  # empty: it saved nothing
@@ -302,7 +302,7 @@ async def test_redis_outage_fails_open_then_shared_limits_resume(
                 resumed = [(await http.get("/v1/test/echo")).headers["x-ratelimit-remaining"] for http in (a, b)]
 
     assert resumed == ["99", "98"]  # one counter for both instances again
-    assert not app_a.state.limit_store.degraded
+    assert not app_state(app_a).limit_store.degraded
     assert recorder.events("warning") == ["rate_limit_redis_unavailable", "rate_limit_redis_restored"]
 
 

@@ -11,20 +11,30 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 
 from kstock.errors import RateLimitError
-from kstock.gateway.throttle import BruteForceGuard
+from kstock.gateway.throttle import BruteForceGuard, ip_of
 from tests.gateway.helpers import engine_url, gateway_settings, running_app
-from tests.support.app import http_client
+from tests.support.app import app_state, http_client
 from tests.support.databases import DatabaseFactory
 
 
-def request_from(app: FastAPI, ip: str) -> Request:
-    return Request(
-        {"type": "http", "method": "POST", "path": "/v1/auth/login", "headers": [], "client": (ip, 5000), "app": app}
+def request_from(app: FastAPI, ip: str) -> str:
+    """The address the guard counts a login request from ``ip`` against."""
+    return ip_of(
+        Request(
+            {
+                "type": "http",
+                "method": "POST",
+                "path": "/v1/auth/login",
+                "headers": [],
+                "client": (ip, 5000),
+                "app": app,
+            }
+        )
     )
 
 
 def guard_of(app: FastAPI) -> BruteForceGuard:
-    guard: BruteForceGuard = app.state.throttle
+    guard: BruteForceGuard = app_state(app).throttle
     return guard
 
 

@@ -16,7 +16,7 @@ from kstock.identity.models import User
 from kstock.identity.principal import Role, Scope, Tier
 from kstock.identity.scopes import ROUTE_SCOPES, SAFE_METHODS, required_scope
 from tests.support.accounts import Account, api_key, make_account
-from tests.support.app import Live, assert_error
+from tests.support.app import Live, app_state, assert_error
 
 SAMSUNG = "005930"
 PUBLIC = {("POST", f"/v1/auth/{name}") for name in ("register", "login", "refresh", "logout")}
@@ -233,6 +233,6 @@ async def test_a_demoted_admins_key_loses_the_admin_scope(live: Live) -> None:
     admins_key = await api_key(live, demoted, "read", "admin")
     assert (await live.http.get("/v1/admin/audit", headers=admins_key)).status_code == 200
     await live.update(User, User.id == demoted.id, role=Role.USER.value)
-    live.app.state.identity_cache.forget_user(demoted.id)
+    app_state(live.app).identity_cache.forget_user(demoted.id)
     refused = await live.http.get("/v1/admin/audit", headers=admins_key)
     assert assert_error(refused, 403, "FORBIDDEN")["details"] == {"required_role": "admin"}

@@ -16,7 +16,7 @@ from kstock.config import Settings
 from kstock.db.engine import create_engine
 from kstock.market.importers import import_listing, import_prices
 from kstock.market.versions import MARKET_DATA, current_version
-from tests.support.app import lifespan_client
+from tests.support.app import app_state, lifespan_client
 from tests.support.databases import DatabaseFactory
 from tests.support.seed import seed_market
 
@@ -66,7 +66,9 @@ async def test_new_listing_appears_after_the_refresh_and_caches_are_dropped(
     assert detail["sector"] == "전기전자"
     assert (await http.get("/v1/stocks?market=KOSPI")).json()["meta"]["total"] == 5
     assert (await http.get(RANGE)).headers["x-cache"] == "MISS"
-    assert app.state.market_snapshot.version >= 2
+    version = app_state(app).market_snapshot.version
+    assert version is not None
+    assert version >= 2
 
 
 async def test_loaders_bump_the_version_only_when_data_changed(clean_engine: AsyncEngine, tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from kstock.market.table import Tick
 from kstock.portfolio.cache import PortfolioCache
 from tests.portfolio.helpers import detail, new_portfolio, trade
 from tests.support.accounts import make_account
-from tests.support.app import Live, running
+from tests.support.app import Live, app_state, running
 from tests.support.databases import REDIS_URL, DatabaseFactory
 from tests.support.seed import seed_market
 
@@ -37,7 +37,7 @@ async def test_repeated_reads_are_served_from_the_cache_and_writes_are_seen(live
     other = await make_account(live, f"other-{uuid.uuid4().hex[:6]}@example.com")
     portfolio_id = await new_portfolio(live, owner)
     await trade(live, owner, portfolio_id, side="buy", stock_code=SAMSUNG, quantity=10, price=54_000, trade_date=DAY)
-    cache: PortfolioCache = live.app.state.portfolio_cache
+    cache: PortfolioCache = app_state(live.app).portfolio_cache
     first = await detail(live, owner, portfolio_id)
     hits = cache.hits
     assert await detail(live, owner, portfolio_id) == first
@@ -51,7 +51,7 @@ async def test_repeated_reads_are_served_from_the_cache_and_writes_are_seen(live
     assert after["holdings"][0]["quantity"] == 15
     assert after["summary"]["total_purchase_value"] == 15 * 54_000
     # A price move re-values the cached holdings.
-    live.app.state.market_snapshot.apply_ticks([Tick(SAMSUNG, 60_000, dt.date(2025, 1, 10))])
+    app_state(live.app).market_snapshot.apply_ticks([Tick(SAMSUNG, 60_000, dt.date(2025, 1, 10))])
     moved = await detail(live, owner, portfolio_id)
     assert moved["holdings"][0]["current_value"] == 15 * 60_000
 

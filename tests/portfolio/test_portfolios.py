@@ -14,14 +14,14 @@ from kstock.market.table import Tick
 from kstock.portfolio.models import PortfolioTransaction
 from tests.portfolio.helpers import detail, new_portfolio, trade
 from tests.support.accounts import make_account
-from tests.support.app import Live, assert_error
+from tests.support.app import Live, app_state, assert_error
 
 D = dt.date
 SAMSUNG = "005930"  # seed: last bar 2025-01-10 closes 53,400; the bar before closes 55,100
 
 
 async def ledger_size(live: Live, portfolio_id: str) -> int:
-    async with live.app.state.sessionmaker() as session:
+    async with app_state(live.app).sessionmaker() as session:
         where = PortfolioTransaction.portfolio_id == uuid.UUID(portfolio_id)
         statement = select(func.count()).select_from(PortfolioTransaction).where(where)
         return int((await session.execute(statement)).scalar_one())
@@ -37,7 +37,7 @@ async def test_the_spec_example(live: Live) -> None:
     assert added.json()["id"] == str(uuid.uuid5(uuid.UUID(pid), SAMSUNG))
     assert list(added.json())[:2] == ["id", "stock_code"]
     # The price moves to 71,000 in the 2025-01-10 session (a live tick; the previous close stays 55,100).
-    live.app.state.market_snapshot.apply_ticks([Tick(SAMSUNG, 71_000, D(2025, 1, 10))])
+    app_state(live.app).market_snapshot.apply_ticks([Tick(SAMSUNG, 71_000, D(2025, 1, 10))])
     result = await detail(live, me, pid)
     (holding,) = result["holdings"]
     assert holding["id"] == added.json()["id"]
@@ -65,7 +65,7 @@ async def test_the_spec_example(live: Live) -> None:
     assert (item["holdings_count"], item["total_value"], item["unrealized_gain"]) == (1, 710_000, 30_000)
     assert item["unrealized_gain_pct"] == 4.41
     assert listing["meta"] == {"count": 1, "limit": 3}
-    live.app.state.market_snapshot.apply_ticks([Tick(SAMSUNG, 53_400, D(2025, 1, 10))])  # as it was
+    app_state(live.app).market_snapshot.apply_ticks([Tick(SAMSUNG, 53_400, D(2025, 1, 10))])  # as it was
 
 
 async def test_moving_average_ledger_by_hand(live: Live) -> None:

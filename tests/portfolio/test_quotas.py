@@ -14,7 +14,7 @@ from kstock.market.demo import generate_demo
 from kstock.market.models import Instrument
 from tests.portfolio.helpers import detail, new_portfolio
 from tests.support.accounts import make_account
-from tests.support.app import Live, assert_error, running
+from tests.support.app import Live, app_state, assert_error, running, stock_detail
 from tests.support.databases import DatabaseFactory
 
 
@@ -36,7 +36,7 @@ async def holding(live: Live, account_headers: dict[str, str], pid: str, code: s
 
 
 async def test_free_portfolios_hold_twenty_stocks(market: Live) -> None:
-    codes = list(market.app.state.market_snapshot.table.codes)
+    codes = list(app_state(market.app).market_snapshot.table.codes)
     assert len(codes) >= 21
     free = await make_account(market, "free@example.com")
     pid = await new_portfolio(market, free)
@@ -59,13 +59,13 @@ async def test_free_portfolios_hold_twenty_stocks(market: Live) -> None:
 async def test_a_halted_stock_keeps_its_last_price_and_says_so(market: Live) -> None:
     me = await make_account(market, "halted@example.com")
     pid = await new_portfolio(market, me)
-    snapshot = market.app.state.market_snapshot
+    snapshot = app_state(market.app).market_snapshot
     code = snapshot.table.codes[0]
-    last_close = snapshot.get(code)["latest_price"]["close_price"]
+    last_close = stock_detail(market.app, code)["latest_price"]["close_price"]
     assert await holding(market, me.headers, pid, code) == 201
-    async with market.app.state.engine.begin() as connection:
+    async with app_state(market.app).engine.begin() as connection:
         await connection.execute(update(Instrument).where(Instrument.code == code).values(status="halted"))
-    await snapshot.load(market.app.state.engine)
+    await snapshot.load(app_state(market.app).engine)
     (held,) = (await detail(market, me, pid))["holdings"]
     assert held["price_status"] == "halted"
     assert held["current_price"] == last_close

@@ -11,13 +11,13 @@ from sqlalchemy import func, select
 from kstock.identity.principal import Tier
 from kstock.screener.models import SavedScreen
 from tests.support.accounts import Account, make_account
-from tests.support.app import Live, assert_error
+from tests.support.app import Live, app_state, assert_error
 
 CHEAP = {"market": "ALL", "filters": {"per": {"max": 20}}, "sort_by": "per", "order": "asc"}
 
 
 async def count_screens(live: Live, user_id: uuid.UUID) -> int:
-    async with live.app.state.sessionmaker() as session:
+    async with app_state(live.app).sessionmaker() as session:
         statement = select(func.count()).select_from(SavedScreen).where(SavedScreen.user_id == user_id)
         return int((await session.execute(statement)).scalar_one())
 

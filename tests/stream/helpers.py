@@ -18,7 +18,7 @@ from websockets.exceptions import ConnectionClosed
 from kstock.config import Settings
 from kstock.identity.principal import Tier
 from tests.support.accounts import Account, make_account
-from tests.support.app import Live, running, serving
+from tests.support.app import Live, app_state, broker_of, running, serving
 
 
 @dataclass
@@ -40,7 +40,7 @@ class Stream:
 
     async def publish(self, channel: str, data: dict[str, Any] | bytes) -> int:
         payload = data if isinstance(data, bytes) else orjson.dumps(data)
-        sequence: int = await self.app.state.broker.publish(channel, payload, retain=True)
+        sequence: int = await broker_of(self.app).publish(channel, payload, retain=True)
         return sequence
 
 
@@ -96,7 +96,7 @@ async def quiet(ws: ClientConnection, seconds: float) -> list[dict[str, Any]]:
 
 
 def codes_of(stream: Stream, market: str | None = None) -> list[str]:
-    snapshot = stream.app.state.market_snapshot
+    snapshot = app_state(stream.app).market_snapshot
     if market:
         codes: list[str] = snapshot.members("market", market)
         return codes

@@ -12,10 +12,11 @@ from kstock.feed.payloads import orderbook_data, price_data
 from kstock.kit.calendar import KST
 from kstock.sources import OrderBook, Phase, Trade
 from tests.stream.helpers import Stream, codes_of, receive_type, request
+from tests.support.app import stock_detail
 
 
 def _price(stream: Stream, code: str) -> int:
-    return int(stream.app.state.market_snapshot.get(code)["latest_price"]["close_price"])
+    return int(stock_detail(stream.app, code)["latest_price"]["close_price"])
 
 
 async def _market(stream: Stream, code: str, price: int) -> dt.date:

@@ -17,7 +17,7 @@ from kstock.stream.budget import StreamBudget
 from tests.stream.helpers import Stream, codes_of, receive, request, stream_app, until_closed
 from tests.stream.test_ws_credentials import closed, still_open
 from tests.support.accounts import make_account
-from tests.support.app import running, serving
+from tests.support.app import app_state, running, serving
 from tests.support.databases import REDIS_URL, DatabaseFactory, stream_settings
 
 
@@ -91,7 +91,7 @@ async def test_budgets_hold_across_instances(db_factory: DatabaseFactory) -> Non
         second = await stack.enter_async_context(running(settings))
         urls = [await stack.enter_async_context(serving(app.app)) for app in (first, second)]
         account = await make_account(first, "everywhere@example.com")
-        codes = list(first.app.state.market_snapshot.table.codes)
+        codes = list(app_state(first.app).market_snapshot.table.codes)
 
         def connect_to(url: str) -> connect:
             return connect(f"{url}/ws/stocks?token={account.access_token}")

@@ -20,7 +20,7 @@ from kstock.identity.principal import Role
 from kstock.identity.security import create_access_token
 from tests.stream.helpers import Stream, codes_of, receive, request
 from tests.support.accounts import Account, bearer, login, make_account
-from tests.support.app import assert_error, running, serving
+from tests.support.app import app_state, assert_error, hub_of, running, serving
 from tests.support.databases import REDIS_URL, DatabaseFactory, stream_settings
 
 WITHIN_S = 3.0
@@ -59,7 +59,7 @@ async def admin(stream: Stream) -> Account:
 
 async def test_logout_closes_the_sessions_connections_only(stream: Stream) -> None:
     session = await login(stream.live, stream.free.email)
-    ended_before = stream.app.state.hub.credentials_ended
+    ended_before = hub_of(stream.app).credentials_ended
     async with stream.connect(token=session.access_token) as ws, stream.connect(stream.free) as other:
         await still_open(ws)
         assert (await stream.live.http.post("/v1/auth/logout", headers=session.headers)).status_code == 204
@@ -168,7 +168,7 @@ async def test_a_subscribe_checks_the_credential_again(stream: Stream) -> None:
     code = codes_of(stream)[0]
     async with stream.connect(token=session.access_token) as ws:
         await request(ws, {"type": "subscribe", "stock_code": code}, "subscribed")
-        await stream.app.state.revocations.revoke_sessions([uuid.UUID(claims["sid"])], claims["exp"])
+        await app_state(stream.app).revocations.revoke_sessions([uuid.UUID(claims["sid"])], claims["exp"])
         await still_open(ws)  # pings do not check
         await ws.send(orjson.dumps({"type": "subscribe", "stock_code": codes_of(stream)[1]}).decode())
         assert await closed(ws) == (1008, "Access token revoked")

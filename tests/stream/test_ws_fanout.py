@@ -15,6 +15,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection
 
 from tests.stream.helpers import Stream, codes_of, quiet, receive_type, request, stream_app, until_closed
+from tests.support.app import broker_of, hub_of
 from tests.support.databases import DatabaseFactory, stream_settings
 
 BOOK = orjson.dumps(
@@ -72,8 +73,8 @@ async def test_a_stuck_client_is_dropped_and_never_slows_the_others(db_factory: 
     settings = await stream_settings(db_factory, "stream_slow", ws_slow_client_s=1.0, ws_batch_window_ms=20)
     async with stream_app(settings) as stream:
         async with stuck_and_fast(stream) as (codes, stuck, fast):
-            broker = stream.app.state.broker
-            hub = stream.app.state.hub
+            broker = broker_of(stream.app)
+            hub = hub_of(stream.app)
             fast_updates = 0
             loop = asyncio.get_running_loop()
             started = loop.time()
@@ -116,14 +117,14 @@ async def test_a_full_socket_leaves_the_direct_path_and_returns_once_it_drains(d
     settings = await stream_settings(db_factory, "stream_flow", ws_slow_client_s=60.0, ws_batch_window_ms=20)
     async with stream_app(settings) as stream:
         async with stuck_and_fast(stream) as (codes, stuck, fast):
-            hub = stream.app.state.hub
+            hub = hub_of(stream.app)
             room = hub.rooms[f"orderbook:{codes[0]}"]
             slow = next(c for c in hub.connections if c.principal.user_id == stream.pro.id)
             quick = next(c for c in hub.connections if c.principal.user_id == stream.basic.id)
             assert slow.transport is not None
             assert slow in room
             assert slow.transport in room.direct
-            broker = stream.app.state.broker
+            broker = broker_of(stream.app)
             loop = asyncio.get_running_loop()
             started = loop.time()
             while not (slow in room.queued and slow.pending) and loop.time() - started < 20:
@@ -163,7 +164,7 @@ async def test_compressed_connections_get_the_same_updates_through_their_own_pro
     settings = await stream_settings(db_factory, "stream_deflate", ws_compression=True, ws_batch_window_ms=20)
     async with stream_app(settings) as stream:
         code = codes_of(stream)[0]
-        hub = stream.app.state.hub
+        hub = hub_of(stream.app)
         async with (
             stream.connect(stream.basic, compression="deflate") as deflated,
             stream.connect(stream.pro, compression=None) as plain,
@@ -193,7 +194,7 @@ async def test_a_socket_closed_under_the_fan_out_loop_does_not_stop_it(db_factor
     settings = await stream_settings(db_factory, "stream_closed", ws_batch_window_ms=20)
     async with stream_app(settings) as stream:
         code = codes_of(stream)[0]
-        hub = stream.app.state.hub
+        hub = hub_of(stream.app)
         async with stream.connect(stream.basic) as victim_ws, stream.connect(stream.pro) as other:
             for ws in (victim_ws, other):
                 await request(ws, {"type": "subscribe", "stock_code": code}, "subscribed")

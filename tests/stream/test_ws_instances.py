@@ -12,7 +12,7 @@ from websockets.asyncio.client import connect
 from kstock.broker import create_broker
 from tests.stream.helpers import receive_type, request
 from tests.support.accounts import make_account
-from tests.support.app import running, serving
+from tests.support.app import app_state, running, serving
 from tests.support.databases import REDIS_URL, DatabaseFactory, stream_settings
 
 
@@ -26,7 +26,7 @@ async def test_two_instances_deliver_the_same_sequence(db_factory: DatabaseFacto
         second = await stack.enter_async_context(running(settings))
         urls = [await stack.enter_async_context(serving(app.app)) for app in (first, second)]
         account = await make_account(first, "both@example.com")
-        code = first.app.state.market_snapshot.table.codes[0]
+        code = app_state(first.app).market_snapshot.table.codes[0]
         clients = []
         for url in urls:
             ws = await stack.enter_async_context(connect(f"{url}/ws/stocks?token={account.access_token}"))

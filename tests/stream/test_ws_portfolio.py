@@ -10,6 +10,7 @@ import uuid
 import orjson
 
 from tests.stream.helpers import Stream, codes_of, quiet, receive_type, request
+from tests.support.app import stock_detail
 
 
 async def _portfolio_with(stream: Stream, code: str, quantity: int, price: int, day: dt.date) -> str:
@@ -27,7 +28,7 @@ async def _portfolio_with(stream: Stream, code: str, quantity: int, price: int, 
 
 
 def _on_grid_price(stream: Stream, code: str) -> tuple[int, dt.date]:
-    detail = stream.app.state.market_snapshot.get(code)
+    detail = stock_detail(stream.app, code)
     return int(detail["latest_price"]["close_price"]), detail["latest_price"]["trade_date"]
 
 

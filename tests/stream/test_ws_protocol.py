@@ -7,6 +7,7 @@ import asyncio
 import orjson
 
 from tests.stream.helpers import Stream, codes_of, quiet, receive, receive_type, request, until_closed
+from tests.support.app import broker_of, hub_of, stock_detail
 
 
 async def _closed_code(stream: Stream, token: str) -> int | None:
@@ -70,7 +71,7 @@ async def test_subscribe_acknowledges_with_the_full_list_and_sends_a_snapshot(st
         assert snapshot["type"] == "price_update"
         assert snapshot["stock_code"] == code
         assert snapshot["snapshot"] is True
-        detail = stream.app.state.market_snapshot.get(code)
+        detail = stock_detail(stream.app, code)
         assert snapshot["data"]["current_price"] == detail["latest_price"]["close_price"]
         ack = await request(ws, {"type": "subscribe", "stock_code": other}, "subscribed")
         assert [s["stock_code"] for s in ack["subscriptions"]] == [code, other]
@@ -107,7 +108,7 @@ async def test_a_burst_within_one_window_arrives_once_with_the_last_price(stream
     async with stream.connect() as ws:
         await request(ws, {"type": "subscribe", "stock_code": code}, "subscribed")
         await receive_type(ws, "price_update")
-        broker = stream.app.state.broker
+        broker = broker_of(stream.app)
         burst = [(f"price:{code}", orjson.dumps({"current_price": 50_000 + 10 * n})) for n in range(100)]
         sequences = await broker.publish_many(burst)
         received = [m for m in await quiet(ws, 0.5) if m["type"] == "price_update"]
@@ -199,12 +200,12 @@ async def test_client_messages_are_rate_limited(stream: Stream) -> None:
 
 async def test_one_broker_subscription_per_channel(stream: Stream) -> None:
     code = codes_of(stream)[7]
-    broker = stream.app.state.broker
+    broker = broker_of(stream.app)
     async with stream.connect() as first, stream.connect(stream.other) as second:
         await request(first, {"type": "subscribe", "stock_code": code}, "subscribed")
         await request(second, {"type": "subscribe", "stock_code": code}, "subscribed")
         assert f"price:{code}" in broker.subscriptions
-        assert len(stream.app.state.hub.rooms[f"price:{code}"]) == 2
+        assert len(hub_of(stream.app).rooms[f"price:{code}"]) == 2
         await request(first, {"type": "unsubscribe", "stock_code": code}, "unsubscribed")
         assert f"price:{code}" in broker.subscriptions
     for _ in range(100):

@@ -14,7 +14,7 @@ from kstock.identity import service
 from kstock.identity.models import ApiKey, User
 from kstock.identity.principal import Role, Tier
 from kstock.identity.security import create_access_token, new_secret, secret_digest
-from tests.support.app import Live
+from tests.support.app import Live, app_state
 
 PASSWORD = "correct-horse-battery"
 
@@ -49,7 +49,7 @@ async def make_account(
     live: Live, email: str, *, tier: Tier = Tier.FREE, role: Role = Role.USER, password: str = PASSWORD
 ) -> Account:
     """An account made through the service (as the CLI does), signed in over HTTP."""
-    async with live.app.state.sessionmaker() as session:
+    async with app_state(live.app).sessionmaker() as session:
         await service.create_user(session, email, password, "Test User", tier=tier, role=role)
         await session.commit()
     return await login(live, email, password)

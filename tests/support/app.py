@@ -18,15 +18,23 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy import ColumnElement, select, update
 
 from kstock.app import create_app
+from kstock.broker.base import Broker
 from kstock.cli.server import uvicorn_options
 from kstock.config import Settings
 from kstock.db.base import Base
 from kstock.gateway.models import AuditEvent
+from kstock.runtime import AppState
+from kstock.state import state_of_app
+from kstock.stream.hub import Hub
 from tests.support.databases import DatabaseFactory
 from tests.support.seed import seed_market
 
 __all__ = [
     "Live",
+    "app_state",
+    "broker_of",
+    "hub_of",
+    "stock_detail",
     "assert_error",
     "free_port",
     "http_client",
@@ -37,6 +45,33 @@ __all__ = [
 ]
 
 
+def app_state(app: FastAPI) -> AppState:
+    """The application state of a running ``app`` (``kstock.runtime.AppState``)."""
+    state: AppState = state_of_app(app)
+    return state
+
+
+def broker_of(app: FastAPI) -> Broker:
+    """The broker of a running ``app`` (set once its stream has started)."""
+    broker = app_state(app).broker
+    assert broker is not None, "the app's stream has not started"
+    return broker
+
+
+def hub_of(app: FastAPI) -> Hub:
+    """The hub of a running ``app`` (set once its stream has started)."""
+    hub = app_state(app).hub
+    assert hub is not None, "the app's stream has not started"
+    return hub
+
+
+def stock_detail(app: FastAPI, code: str) -> dict[str, Any]:
+    """One stock's detail in the running ``app``'s market snapshot."""
+    detail = app_state(app).market_snapshot.get(code)
+    assert detail is not None, f"{code} is not in the snapshot"
+    return detail
+
+
 @dataclass
 class Live:
     app: FastAPI
@@ -45,12 +80,12 @@ class Live:
 
     async def update(self, entity: type[Base], *where: ColumnElement[bool], **values: Any) -> None:
         """Change rows behind the app's back (e.g. to age a token)."""
-        async with self.app.state.sessionmaker() as session:
+        async with app_state(self.app).sessionmaker() as session:
             await session.execute(update(entity).where(*where).values(**values))
             await session.commit()
 
     async def audit_events(self, event: str) -> list[AuditEvent]:
-        async with self.app.state.sessionmaker() as session:
+        async with app_state(self.app).sessionmaker() as session:
             rows = await session.execute(select(AuditEvent).where(AuditEvent.event == event).order_by(AuditEvent.id))
             return list(rows.scalars().all())
 
@@ -101,7 +136,7 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     # As `kstock serve` runs it (its HTTP protocol, the sans-I/O WebSocket protocol), minus the factory and lifespan.
-    settings: Settings = app.state.settings
+    settings: Settings = app_state(app).settings
     options = {**uvicorn_options(settings), "factory": False, "lifespan": "off", "log_level": "warning"}
     config = uvicorn.Config(app, **options)
     server = uvicorn.Server(config)

@@ -16,7 +16,7 @@ from kstock.kit.calendar import KST
 from kstock.sources import OrderBook, Phase, Step, Trade
 from kstock.trading.engine import TradingEngine
 from tests.support.accounts import Account
-from tests.support.app import Live
+from tests.support.app import Live, app_state, broker_of, stock_detail
 
 # A Monday in session: 10:00 in Seoul.
 DAY = dt.date(2026, 11, 23)
@@ -41,7 +41,7 @@ async def set_market(
     book = OrderBook(code, tuple(asks), tuple(bids), at, phase, halted=halted)
     trade = _trade(code, last, 1, base, at, phase)
     status = {"source": "simulator", "phase": phase.value, "market_time": at.isoformat(), "speed": 1.0}
-    broker = live.app.state.broker
+    broker = broker_of(live.app)
     await broker.publish_many(
         [
             ("feed.status", orjson.dumps(status)),
@@ -55,10 +55,9 @@ async def set_market(
 
 async def set_price(live: Live, code: str, last: int, base: int = BASE, at: dt.datetime = MARKET_TIME) -> None:
     """The live price every instance values positions at (the feed's ``ticks``), applied before returning."""
-    await live.app.state.broker.publish("ticks", ticks_data([_trade(code, last, 1, base, at, Phase.CONTINUOUS)]))
-    snapshot = live.app.state.market_snapshot
+    await broker_of(live.app).publish("ticks", ticks_data([_trade(code, last, 1, base, at, Phase.CONTINUOUS)]))
     for _ in range(200):
-        if snapshot.get(code)["latest_price"]["close_price"] == last:
+        if stock_detail(live.app, code)["latest_price"]["close_price"] == last:
             return
         await asyncio.sleep(0.01)
     raise AssertionError(f"the snapshot never took {code} at {last}")
@@ -93,7 +92,7 @@ def step(trades: Sequence[Trade] = (), *, now: dt.datetime = MARKET_TIME, **kwar
 
 
 def engine_for(live: Live) -> TradingEngine:
-    return TradingEngine(live.app.state.sessionmaker, live.app.state.broker, live.settings)
+    return TradingEngine(app_state(live.app).sessionmaker, broker_of(live.app), live.settings)
 
 
 FAST = {"max_orders_per_second": 100}  # the most allowed: tests place orders faster than the default one a second

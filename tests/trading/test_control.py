@@ -15,7 +15,7 @@ from kstock.identity.principal import Role, Tier
 from kstock.sources import MinuteBar
 from kstock.trading.models import TradingAccount, TradingEvent, TradingStrategy
 from tests.support.accounts import Account, api_key, make_account
-from tests.support.app import Live, assert_error
+from tests.support.app import Live, app_state, assert_error
 from tests.trading.helpers import (
     CODE,
     MARKET_TIME,
@@ -202,7 +202,7 @@ async def test_events_stored_with_an_actor_id_show_a_role_label(live: Live, trad
         "set_by": admin_id,
         "set_at": dt.datetime.now(dt.UTC).isoformat(),
     }
-    async with live.app.state.sessionmaker() as session:
+    async with app_state(live.app).sessionmaker() as session:
         session.add(
             TradingEvent(
                 account_id=uuid.UUID(account_id),
@@ -245,7 +245,7 @@ async def test_an_old_override_lapses_with_a_role_label(live: Live, trader: Acco
     }
     await live.update(TradingAccount, TradingAccount.id == uuid.UUID(account_id), override=lapsed)
     await engine_for(live).evaluate_risk(MARKET_TIME)
-    async with live.app.state.sessionmaker() as session:
+    async with app_state(live.app).sessionmaker() as session:
         stored = (
             await session.execute(
                 select(TradingEvent.detail).where(
@@ -448,7 +448,7 @@ async def test_a_failing_strategy_is_disabled_and_the_engine_goes_on(live: Live,
     events = (await _get(live, trader, f"{base}/events"))["events"]
     assert any(e["kind"] == "strategy_disabled" for e in events)
     await engine.on_step(step(prints((70_000, 1))))  # the engine still steps
-    async with live.app.state.sessionmaker() as session:
+    async with app_state(live.app).sessionmaker() as session:
         row = (
             await session.execute(select(TradingStrategy).where(TradingStrategy.id == uuid.UUID(strategy["id"])))
         ).scalar_one()

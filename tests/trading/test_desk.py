@@ -17,7 +17,7 @@ from kstock.trading.events import take_pending
 from kstock.trading.market import MarketView, snapshot_prices
 from kstock.trading.orders import OrderType, TimeInForce
 from tests.support.accounts import Account, make_account
-from tests.support.app import Live
+from tests.support.app import Live, app_state, broker_of
 from tests.trading.helpers import new_account, place, set_market
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -36,7 +36,7 @@ def _principal(user: Account) -> Principal:
 
 def _desk(live: Live, *, unlisted: frozenset[str] = frozenset()) -> Desk:
     """The desk as the API builds it; ``unlisted`` stocks are gone from the market's lookup."""
-    snapshot = live.app.state.market_snapshot
+    snapshot = app_state(live.app).market_snapshot
 
     def market_of(code: str) -> str:
         if code in unlisted:
@@ -46,7 +46,7 @@ def _desk(live: Live, *, unlisted: frozenset[str] = frozenset()) -> Desk:
     return Desk(
         cost_schedule(live.settings),
         snapshot_prices(snapshot),
-        quote=MarketView(live.app.state.broker, snapshot).quote,
+        quote=MarketView(broker_of(live.app), snapshot).quote,
         market_of=market_of,
         secret=live.settings.secret_key.get_secret_value(),
         preview_ttl_s=live.settings.trading_preview_ttl_s,
@@ -58,18 +58,18 @@ async def test_preview_then_execute_through_the_desk(live: Live, trader: Account
     account_id = uuid.UUID(await new_account(live, trader))
     desk, principal = _desk(live), _principal(trader)
     request = OrderRequest("005930", Side.BUY, OrderType.MARKET, 10, None, TimeInForce.DAY)
-    async with live.app.state.sessionmaker() as session:
+    async with app_state(live.app).sessionmaker() as session:
         previewed = await desk.preview(session, principal, account_id, request)
         assert previewed.assessment.passed
         assert previewed.signed is not None
         assert not session.new  # a preview writes nothing
-    async with live.app.state.sessionmaker() as session:
+    async with app_state(live.app).sessionmaker() as session:
         executed = await desk.execute(session, principal, account_id, previewed.signed[0], "desk-1")
         await session.commit()
         assert not executed.replayed
         assert [(f.price, f.quantity) for f in executed.fills] == [(71_000, 10)]
         assert {event["event"] for _, event in take_pending(session)} >= {"order_accepted", "order_filled"}
-    async with live.app.state.sessionmaker() as session:
+    async with app_state(live.app).sessionmaker() as session:
         again = await desk.execute(session, principal, account_id, previewed.signed[0], "desk-1")
         assert again.replayed
         assert again.order.id == executed.order.id
@@ -78,7 +78,7 @@ async def test_preview_then_execute_through_the_desk(live: Live, trader: Account
 async def test_an_unknown_stock_is_the_market_services_404(live: Live, trader: Account) -> None:
     account_id = uuid.UUID(await new_account(live, trader))
     request = OrderRequest("00000A", Side.BUY, OrderType.MARKET, 1, None, TimeInForce.DAY)
-    async with live.app.state.sessionmaker() as session:
+    async with app_state(live.app).sessionmaker() as session:
         with pytest.raises(StockNotFoundError):
             await _desk(live).preview(session, _principal(trader), account_id, request)
 
@@ -90,11 +90,11 @@ async def test_a_held_stock_gone_from_the_market_is_closed_on_the_market_it_was_
     account_id = await new_account(live, trader)
     await place(live, trader, account_id, stock_code=KOSDAQ_CODE, quantity=10)
     desk = _desk(live, unlisted=frozenset({KOSDAQ_CODE}))  # no longer in the market's lookup
-    async with live.app.state.sessionmaker() as session:
+    async with app_state(live.app).sessionmaker() as session:
         stopped = await desk.stop(session, _principal(trader), uuid.UUID(account_id), confirm=True)
         await session.commit()
     [closing] = stopped.body["closing_orders"]
-    async with live.app.state.sessionmaker() as session:
+    async with app_state(live.app).sessionmaker() as session:
         order = await repository.order(session, uuid.UUID(closing))
         assert order is not None
         assert (order.market, order.side, order.filled_quantity) == ("KOSDAQ", "sell", 10)  # not an assumed KOSPI

@@ -13,7 +13,7 @@ from kstock.feed.sim import SimClock
 from kstock.identity.principal import Tier
 from kstock.kit.krx import tick_size
 from tests.support.accounts import make_account
-from tests.support.app import running
+from tests.support.app import app_state, broker_of, running
 from tests.support.databases import DatabaseFactory, stream_settings
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -34,8 +34,8 @@ class _Ticker:
 async def test_orders_fill_against_the_simulated_market(db_factory: DatabaseFactory) -> None:
     settings = await stream_settings(db_factory, "trading_live_feed", feed_seed=3, trading_poll_ms=20)
     async with running(settings) as live:
-        broker = live.app.state.broker
-        runner = await FeedRunner.from_database(live.app.state.engine, broker, settings)
+        broker = broker_of(live.app)
+        runner = await FeedRunner.from_database(app_state(live.app).engine, broker, settings)
         runner.attach_trading(settings)
         runner.status_every_s = 0.0
         runner.clock = SimClock(runner.clock.now(), 1.0, demo=True, monotonic=_Ticker(10.0))
@@ -70,7 +70,9 @@ async def test_orders_fill_against_the_simulated_market(db_factory: DatabaseFact
         assert bought["status"] == "filled"
 
         # A limit buy a tick below the best ask rests until the tape trades at or through it.
-        book = orjson.loads((await broker.latest(f"orderbook:{code}")).data)
+        message = await broker.latest(f"orderbook:{code}")
+        assert message is not None
+        book = orjson.loads(message.data)
         ask = book["asks"][0]["price"]
         limit = ask - tick_size(ask - 1)
         resting = await place(

@@ -7,15 +7,31 @@ per request that costs more than the work they do.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Final, Protocol
 
 import structlog
 from fastapi import Depends, Request
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.requests import HTTPConnection
+
+from kstock import state
 
 log = structlog.get_logger("kstock.db.session")
 _AFTER_COMMIT = "after_commit"
+
+
+class DbState(Protocol):
+    """What the database dependencies read from the application state (``kstock.runtime.AppState``)."""
+
+    @property
+    def engine(self) -> AsyncEngine: ...
+
+    @property
+    def sessionmaker(self) -> async_sessionmaker[AsyncSession]: ...
+
+
+state_of: Final[Callable[[HTTPConnection], DbState]] = state.state_of
 
 
 def after_commit(session: AsyncSession, action: Callable[[], Awaitable[None]]) -> None:
@@ -33,13 +49,11 @@ async def _run_after_commit(session: AsyncSession) -> None:
 
 
 async def get_sessionmaker(request: Request) -> async_sessionmaker[Any]:
-    maker: async_sessionmaker[Any] = request.app.state.sessionmaker
-    return maker
+    return state_of(request).sessionmaker
 
 
 async def get_engine(request: Request) -> AsyncEngine:
-    engine: AsyncEngine = request.app.state.engine
-    return engine
+    return state_of(request).engine
 
 
 async def get_session(

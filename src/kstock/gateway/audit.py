@@ -25,7 +25,9 @@ from starlette.types import Scope
 
 from kstock.gateway.metrics import AUDIT_WRITE_FAILURES
 from kstock.gateway.models import AuditEvent
+from kstock.gateway.state import state_of, state_of_app
 from kstock.identity.principal import Principal
+from kstock.kit.clients import client_ip
 from kstock.kit.clock import utcnow
 
 log = structlog.get_logger("kstock.audit")
@@ -80,13 +82,6 @@ def query_summary(scope: Scope) -> dict[str, Any] | None:
         values = params.getlist(name)
         query[name] = values[0] if len(values) == 1 else values
     return {"query": query}
-
-
-def client_ip(scope: Scope) -> str | None:
-    """The peer address as the server saw it (``kstock serve`` trusts ``X-Forwarded-For`` from
-    ``FORWARDED_ALLOW_IPS`` only, uvicorn's proxy-headers rule)."""
-    client = scope.get("client")
-    return str(client[0])[:45] if client else None
 
 
 def _actor(principal: Principal | None) -> dict[str, Any]:
@@ -162,7 +157,7 @@ async def audit_event(
         if isinstance(pending, list):
             pending.append(row)
             return
-        await write_rows(request.app.state.sessionmaker, [row])
+        await write_rows(state_of(request).sessionmaker, [row])
     except Exception as exc:  # never let auditing break the caller
         AUDIT_WRITE_FAILURES.inc()
         log.error("audit_write_failed", error=f"{type(exc).__name__}: {exc}", events=[event])
@@ -186,7 +181,7 @@ async def end_request(scope: Scope, pending: list[AuditRow], status: int) -> Non
                 build_row(scope, HTTP_REQUEST_EVENT, principal=None, status=status, details=query_summary(scope))
             )
         if pending:
-            await write_rows(scope["app"].state.sessionmaker, pending)
+            await write_rows(state_of_app(scope["app"]).sessionmaker, pending)
     except Exception as exc:  # e.g. no sessionmaker: the app's lifespan never ran
         AUDIT_WRITE_FAILURES.inc(max(len(pending), 1))
         log.error("audit_write_failed", error=f"{type(exc).__name__}: {exc}", events=[r["event"] for r in pending])

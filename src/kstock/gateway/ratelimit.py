@@ -25,11 +25,12 @@ from starlette.types import Scope
 
 from kstock.config import Settings
 from kstock.errors import RateLimitError, UnauthorizedError
-from kstock.gateway.audit import client_ip
 from kstock.gateway.limitstore import LimitStore, Usage
 from kstock.gateway.metrics import RATE_LIMIT_DECISIONS
+from kstock.gateway.state import state_of
 from kstock.identity.dependencies import get_principal
 from kstock.identity.principal import Principal, Tier
+from kstock.kit.clients import client_ip
 
 F = TypeVar("F", bound=Callable[..., Any])
 _STATE_KEY: Final = "rate_limit_headers"
@@ -199,7 +200,7 @@ async def enforce_rate_limit(request: Request) -> None:
     Credentials that fail to resolve are counted against the client IP's anonymous limit before the 401, so
     guessing keys or tokens is throttled like any anonymous traffic.
     """
-    limiter: RateLimiter = request.app.state.rate_limiter
+    limiter = state_of(request).rate_limiter
     if not limiter.enabled:
         return
     try:

@@ -1,4 +1,4 @@
-"""Brute-force throttles on logins and registrations (``app.state.throttle``).
+"""Brute-force throttles on logins and registrations (the application state's ``throttle``).
 
 * Failed logins per account (``KSTOCK_LOGIN_FAILURES_PER_ACCOUNT``, default 10 per 15 minutes) and per client IP
   (``KSTOCK_LOGIN_FAILURES_PER_IP``): once either is used up, every login attempt for that account or from that
@@ -19,13 +19,13 @@ import time
 
 import structlog
 from limits import RateLimitItem, parse
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import HTTPConnection
 
 from kstock.config import Settings
-from kstock.gateway.audit import client_ip
 from kstock.gateway.limitstore import LimitStore, Usage
 from kstock.gateway.metrics import RATE_LIMIT_DECISIONS
 from kstock.gateway.ratelimit import limit_exceeded, retry_after_s
+from kstock.kit.clients import client_ip
 
 log = structlog.get_logger("kstock.throttle")
 _COMPONENT = "throttle"
@@ -35,8 +35,9 @@ def _account_key(email: str) -> str:
     return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
 
 
-def _ip(request: HTTPConnection) -> str:
-    return client_ip(request.scope) or "unknown"
+def ip_of(connection: HTTPConnection) -> str:
+    """The address a connection's failures count against (``unknown`` when the server saw none)."""
+    return client_ip(connection.scope) or "unknown"
 
 
 class BruteForceGuard:
@@ -48,38 +49,38 @@ class BruteForceGuard:
         self.per_ip = parse(settings.login_failures_per_ip)
         self.registrations = parse(settings.registrations_per_ip)
 
-    async def check_login(self, request: Request, email: str) -> None:
+    async def check_login(self, ip: str, email: str) -> None:
         """Raise :class:`~kstock.errors.RateLimitError` when this account or this IP has too many failed logins.
 
         Call before verifying the password, so a blocked account learns nothing from a right guess."""
         account = await self._peek(self.per_account, "login-failed", "account", _account_key(email))
         self._refuse_if_spent(account, "login_account", "Too many failed logins for this account")
-        by_ip = await self._peek(self.per_ip, "login-failed", "ip", _ip(request))
+        by_ip = await self._peek(self.per_ip, "login-failed", "ip", ip)
         self._refuse_if_spent(by_ip, "login_ip", "Too many failed logins from this address")
 
-    async def login_failed(self, request: Request, email: str) -> None:
+    async def login_failed(self, ip: str, email: str) -> None:
         """Count one failed login for the account and for the client IP."""
         await self._hit(self.per_account, "login-failed", "account", _account_key(email))
-        await self._hit(self.per_ip, "login-failed", "ip", _ip(request))
+        await self._hit(self.per_ip, "login-failed", "ip", ip)
 
     async def check_credentials(self, connection: HTTPConnection) -> None:
         """Raise :class:`~kstock.errors.RateLimitError` when this IP has too many failed logins or stream
         authentications. Call before checking the credential."""
-        by_ip = await self._peek(self.per_ip, "login-failed", "ip", _ip(connection))
+        by_ip = await self._peek(self.per_ip, "login-failed", "ip", ip_of(connection))
         self._refuse_if_spent(by_ip, "stream_auth_ip", "Too many failed authentications from this address")
 
     async def credentials_failed(self, connection: HTTPConnection) -> None:
         """Count one failed stream authentication against the client IP (with its failed logins)."""
-        await self._hit(self.per_ip, "login-failed", "ip", _ip(connection))
+        await self._hit(self.per_ip, "login-failed", "ip", ip_of(connection))
 
-    async def check_registration(self, request: Request) -> None:
+    async def check_registration(self, ip: str) -> None:
         """Raise :class:`~kstock.errors.RateLimitError` when this IP has used up its registrations."""
-        usage = await self._peek(self.registrations, "registered", "ip", _ip(request))
+        usage = await self._peek(self.registrations, "registered", "ip", ip)
         self._refuse_if_spent(usage, "registration", "Too many registrations from this address")
 
-    async def registered(self, request: Request) -> None:
+    async def registered(self, ip: str) -> None:
         """Count one registration for the client IP."""
-        await self._hit(self.registrations, "registered", "ip", _ip(request))
+        await self._hit(self.registrations, "registered", "ip", ip)
 
     # Windows are anchored on the first event: "10 failures, then blocked until 15 minutes after the first".
     async def _peek(self, item: RateLimitItem, *identifiers: str) -> Usage:

@@ -27,6 +27,7 @@ from kstock.identity.models import ApiKey, User
 from kstock.identity.principal import ROLE_SCOPES, Principal, Role, Scope, Tier
 from kstock.identity.revocation import RevocationStore
 from kstock.identity.security import decode_access_token, secret_digest
+from kstock.identity.state import state_of
 from kstock.kit.clock import as_utc, utcnow
 
 _CACHE_TTL_S: Final = 10.0
@@ -108,12 +109,12 @@ def unauthorized(message: str, reason: str) -> UnauthorizedError:
 
 
 async def _user(request: HTTPConnection, user_id: uuid.UUID) -> _UserRecord | None:
-    cache: IdentityCache = request.app.state.identity_cache
+    cache: IdentityCache = state_of(request).identity_cache
     record = cache.users.get(user_id)
     now = time.monotonic()
     if record is not None and now - record.fetched_at < _CACHE_TTL_S:
         return record
-    async with request.app.state.sessionmaker() as session:
+    async with state_of(request).sessionmaker() as session:
         row = (
             await session.execute(
                 select(User.id, User.email, User.tier, User.role, User.is_active).where(User.id == user_id)
@@ -128,12 +129,12 @@ async def _user(request: HTTPConnection, user_id: uuid.UUID) -> _UserRecord | No
 
 
 async def _key(request: HTTPConnection, raw_key: str) -> _KeyRecord | None:
-    cache: IdentityCache = request.app.state.identity_cache
+    cache: IdentityCache = state_of(request).identity_cache
     digest = secret_digest(raw_key)
     record = cache.keys.get(digest)
     now = time.monotonic()
     if record is None or now - record.fetched_at >= _CACHE_TTL_S:
-        async with request.app.state.sessionmaker() as session:
+        async with state_of(request).sessionmaker() as session:
             row = (
                 await session.execute(
                     select(ApiKey.user_id, ApiKey.prefix, ApiKey.scopes, ApiKey.expires_at, ApiKey.revoked_at).where(
@@ -153,11 +154,11 @@ async def _key(request: HTTPConnection, raw_key: str) -> _KeyRecord | None:
 
 async def _touch_key(request: HTTPConnection, digest: str, now: float) -> None:
     # last_used_at is written at most once a minute per key per instance: not a write on every request.
-    cache: IdentityCache = request.app.state.identity_cache
+    cache: IdentityCache = state_of(request).identity_cache
     if now - cache.key_last_touched.get(digest, -_LAST_USED_EVERY_S) < _LAST_USED_EVERY_S:
         return
     cache.key_last_touched[digest] = now
-    async with request.app.state.sessionmaker() as session:
+    async with state_of(request).sessionmaker() as session:
         await session.execute(update(ApiKey).where(ApiKey.key_hash == digest).values(last_used_at=utcnow()))
         await session.commit()
 
@@ -170,14 +171,14 @@ async def _active_user(request: HTTPConnection, user_id: uuid.UUID) -> _UserReco
 
 
 async def _from_bearer(request: HTTPConnection, token: str) -> Principal:
-    settings: Settings = request.app.state.settings
-    cache: IdentityCache = request.app.state.identity_cache
+    state = state_of(request)
+    settings, cache = state.settings, state.identity_cache
     try:
         claims = cache.verified_claims(settings, token)
     except UnauthorizedError as exc:
         # Every 401 tells the client how to authenticate, a flawed token's included.
         raise UnauthorizedError(exc.message, exc.details, headers=WWW_AUTHENTICATE) from exc
-    revocations: RevocationStore = request.app.state.revocations
+    revocations = state.revocations
     session_id = uuid.UUID(claims["sid"]) if "sid" in claims else None
     if await revocations.is_revoked(claims["jti"], session_id):
         raise unauthorized("Access token revoked", "revoked")
@@ -263,7 +264,7 @@ async def recheck_principal(connection: HTTPConnection, principal: Principal) ->
     elif principal.token_jti is not None:
         if principal.token_expires_at is not None and principal.token_expires_at <= now:
             raise unauthorized("Access token expired", "expired")
-        revocations: RevocationStore = connection.app.state.revocations
+        revocations: RevocationStore = state_of(connection).revocations
         if await revocations.is_revoked(principal.token_jti, principal.session_id):
             raise unauthorized("Access token revoked", "revoked")
     await _active_user(connection, principal.user_id)
@@ -271,13 +272,13 @@ async def recheck_principal(connection: HTTPConnection, principal: Principal) ->
 
 async def _key_by_prefix(request: HTTPConnection, prefix: str) -> _KeyRecord | None:
     """The key record of ``prefix``: the cached one while fresh, else read again."""
-    cache: IdentityCache = request.app.state.identity_cache
+    cache: IdentityCache = state_of(request).identity_cache
     now = time.monotonic()
     digest = cache.key_digests.get(prefix)
     cached = None if digest is None else cache.keys.get(digest)
     if cached is not None and now - cached.fetched_at < _CACHE_TTL_S:
         return cached
-    async with request.app.state.sessionmaker() as session:
+    async with state_of(request).sessionmaker() as session:
         row = (
             await session.execute(
                 select(ApiKey.key_hash, ApiKey.user_id, ApiKey.scopes, ApiKey.expires_at, ApiKey.revoked_at).where(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, status
 
@@ -25,14 +26,38 @@ from kstock.identity.schemas import (
     UpdateMeRequest,
     UserOut,
 )
+from kstock.identity.state import state_of
+from kstock.kit.clients import client_ip
 from kstock.kit.validators import StrictUUID
 
 router = APIRouter()
 
 
 async def auth_context(request: Request) -> service.AuthContext:
-    """This instance's guard, caches and settings, for the service."""
-    return service.AuthContext.of(request)
+    """What the service needs of this request (the client's address, the audit log bound to the request) and of
+    this instance (guard, caches, settings, broker): the service itself knows nothing of HTTP."""
+    state = state_of(request)
+    audit = state.audit
+
+    async def record(
+        event: str,
+        *,
+        principal: Principal | None = None,
+        status: int | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        await audit(request, event, principal=principal, status=status, details=details)
+
+    return service.AuthContext(
+        client_ip=client_ip(request.scope) or "unknown",
+        settings=state.settings,
+        throttle=state.throttle,
+        audit=record,
+        revocations=state.revocations,
+        identity_cache=state.identity_cache,
+        sessionmaker=state.sessionmaker,
+        broker=state.broker,
+    )
 
 
 async def require_bearer(principal: CurrentPrincipal) -> Principal:

@@ -1,9 +1,10 @@
 """Identity rules: accounts, sessions (access JWT + rotating refresh tokens), API keys, admin changes.
 
-Functions that face clients take an :class:`AuthContext`: the brute-force guard and the audit log key on the
-request (client address, request id), and logout and admin changes reach this instance's caches. The guard and
-the audit log are the gateway's (``app.state.throttle``, ``app.state.audit``); identity names only what it calls
-(:class:`LoginThrottle`, :class:`AuditRecorder`), so it sits below the gateway, which resolves principals with it.
+Functions that face clients take an :class:`AuthContext`: what they need of the request (the client's address,
+an audit recorder bound to it) and of the running instance (guard, caches, settings, broker). The service knows
+nothing of HTTP: the endpoints build the context (``identity/endpoints.auth_context``). The guard and the audit log
+are the gateway's; identity names only what it calls (``identity/state.py``: :class:`LoginThrottle`,
+:class:`AuditRecorder`), so it sits below the gateway, which resolves principals with it.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from starlette.requests import Request
 
+from kstock.broker.base import Broker
 from kstock.broker.channels import IDENTITY_REVOKED
 from kstock.config import Settings
 from kstock.db.session import after_commit
@@ -35,6 +36,8 @@ from kstock.identity.principal import ROLE_SCOPES, Principal, Role, Scope, Tier
 from kstock.identity.revocation import Ended, RevocationStore
 from kstock.identity.schemas import AdminUserUpdate, UpdateMeRequest
 from kstock.identity.security import create_access_token, hash_password, new_secret, secret_digest, verify_password
+from kstock.identity.state import AuditRecorder as AuditRecorder
+from kstock.identity.state import LoginThrottle as LoginThrottle
 from kstock.identity.tiers import require_quota_after_insert
 from kstock.kit.clock import as_utc, utcnow
 
@@ -64,26 +67,11 @@ class ApiKeyNotFoundError(NotFoundError):
     default_message = "API key not found"
 
 
-class LoginThrottle(Protocol):
-    """The brute-force guard (``app.state.throttle``, :class:`kstock.gateway.throttle.BruteForceGuard`): the
-    checks raise a 429 once an allowance is spent."""
-
-    async def check_login(self, request: Request, email: str) -> None: ...
-
-    async def login_failed(self, request: Request, email: str) -> None: ...
-
-    async def check_registration(self, request: Request) -> None: ...
-
-    async def registered(self, request: Request) -> None: ...
-
-
-class AuditRecorder(Protocol):
-    """Records an event of this request in the audit log (``app.state.audit``,
-    :func:`kstock.gateway.audit.audit_event`); never raises."""
+class EventRecorder(Protocol):
+    """Records an event of the request being served in the audit log; never raises."""
 
     async def __call__(
         self,
-        request: Request,
         event: str,
         *,
         principal: Principal | None = None,
@@ -96,36 +84,14 @@ class AuditRecorder(Protocol):
 class AuthContext:
     """What the rules need from the running instance, for one request."""
 
-    request: Request
+    client_ip: str  # the address the brute-force guard counts against
     settings: Settings
     throttle: LoginThrottle
-    record: AuditRecorder
+    audit: EventRecorder
     revocations: RevocationStore
     identity_cache: IdentityCache
     sessionmaker: async_sessionmaker[AsyncSession]
-
-    @classmethod
-    def of(cls, request: Request) -> AuthContext:
-        state = request.app.state
-        return cls(
-            request,
-            state.settings,
-            state.throttle,
-            state.audit,
-            state.revocations,
-            state.identity_cache,
-            state.sessionmaker,
-        )
-
-    async def audit(
-        self,
-        event: str,
-        *,
-        principal: Principal | None = None,
-        status: int | None = None,
-        details: Mapping[str, Any] | None = None,
-    ) -> None:
-        await self.record(self.request, event, principal=principal, status=status, details=details)
+    broker: Broker | None
 
     async def end_now(self, ended: Ended, session_ids: Sequence[uuid.UUID] = ()) -> None:
         """Refuse the access tokens of ``session_ids`` from now on (every instance, with Redis) and announce
@@ -133,7 +99,7 @@ class AuthContext:
         if session_ids:
             until = time.time() + self.settings.access_token_ttl_s + self.settings.jwt_leeway_s
             await self.revocations.revoke_sessions(list(session_ids), until)
-        broker = getattr(self.request.app.state, "broker", None)
+        broker = self.broker
         if broker is None:
             return
         try:
@@ -245,13 +211,13 @@ async def _start_session(
 
 async def register(session: AsyncSession, ctx: AuthContext, email: str, password: str, name: str) -> SignedIn:
     """Open a free account and sign it in."""
-    await ctx.throttle.check_registration(ctx.request)
+    await ctx.throttle.check_registration(ctx.client_ip)
     try:
         user = await create_user(session, email, password, name)
     except EmailExistsError:
-        await ctx.throttle.registered(ctx.request)  # probing for taken addresses uses up the same allowance
+        await ctx.throttle.registered(ctx.client_ip)  # probing for taken addresses uses up the same allowance
         raise
-    await ctx.throttle.registered(ctx.request)
+    await ctx.throttle.registered(ctx.client_ip)
     tokens = await _start_session(session, ctx.settings, user)
     await ctx.audit("auth.register", principal=_principal_of(user), status=201)
     return SignedIn(user, tokens)
@@ -259,12 +225,12 @@ async def register(session: AsyncSession, ctx: AuthContext, email: str, password
 
 async def login(session: AsyncSession, ctx: AuthContext, email: str, password: str) -> SignedIn:
     """Sign in with e-mail and password; one 401 INVALID_CREDENTIALS for every failure."""
-    await ctx.throttle.check_login(ctx.request, email)
+    await ctx.throttle.check_login(ctx.client_ip, email)
     user = await repository.user_by_email(session, email)
     # Unknown addresses verify against a dummy hash: a failure takes as long whether the account exists or not.
     valid = await verify_password(password, user.password_hash if user is not None else None)
     if user is None or not valid or not user.is_active:
-        await ctx.throttle.login_failed(ctx.request, email)
+        await ctx.throttle.login_failed(ctx.client_ip, email)
         reason = "unknown email" if user is None else "wrong password" if not valid else "account disabled"
         await ctx.audit("auth.login_failed", status=401, details={"email": email, "reason": reason})
         raise InvalidCredentialsError(headers=WWW_AUTHENTICATE)
@@ -364,9 +330,9 @@ async def _change_password(
             {missing: ["is required to change the password"]},
         )
     # A stolen access token must not become a way to guess the password: same throttle as logins.
-    await ctx.throttle.check_login(ctx.request, user.email)
+    await ctx.throttle.check_login(ctx.client_ip, user.email)
     if not await verify_password(current, user.password_hash):
-        await ctx.throttle.login_failed(ctx.request, user.email)
+        await ctx.throttle.login_failed(ctx.client_ip, user.email)
         await ctx.audit("user.password_change_failed", principal=principal, status=400)
         raise ValidationError("The current password is incorrect", {"current_password": ["is incorrect"]})
     problems = password_problems(new, user.email)

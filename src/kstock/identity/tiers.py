@@ -16,6 +16,7 @@ from kstock.errors import ForbiddenError
 from kstock.identity.dependencies import get_principal, unauthorized
 from kstock.identity.models import User
 from kstock.identity.principal import TIER_ORDER, Principal, Tier
+from kstock.identity.state import state_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +101,7 @@ def tier_gate(gate_name: str) -> Callable[..., Awaitable[Principal]]:
         raise KeyError(f"unknown tier gate {gate_name!r}")
 
     async def check(request: Request, principal: Annotated[Principal | None, Depends(get_principal)]) -> Principal:
-        require_tier(principal, gate_name, request.app.state.settings)
+        require_tier(principal, gate_name, state_of(request).settings)
         assert principal is not None  # noqa: S101 - require_tier refused an anonymous caller
         return principal
 

@@ -8,16 +8,15 @@ from fastapi import Depends, Request
 
 from kstock.kit.cache import ResponseCache
 from kstock.market.snapshot import MarketSnapshot
+from kstock.market.state import state_of
 
 
 async def get_snapshot(request: Request) -> MarketSnapshot:
-    snapshot: MarketSnapshot = request.app.state.market_snapshot
-    return snapshot
+    return state_of(request).market_snapshot
 
 
 async def get_response_cache(request: Request) -> ResponseCache:
-    cache: ResponseCache = request.app.state.response_cache
-    return cache
+    return state_of(request).response_cache
 
 
 SnapshotDep = Annotated[MarketSnapshot, Depends(get_snapshot)]

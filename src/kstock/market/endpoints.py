@@ -36,6 +36,7 @@ from kstock.market.schemas import (
     StockList,
     StockSummary,
 )
+from kstock.market.state import state_of
 
 router = APIRouter(prefix="/stocks", tags=["stocks"])
 
@@ -186,7 +187,7 @@ async def financial_years(
 ) -> int:
     """``years``, once the caller's tier allows it."""
     if years > FREE_FINANCIAL_YEARS:
-        require_tier(principal, "financials.years_over_5", request.app.state.settings)
+        require_tier(principal, "financials.years_over_5", state_of(request).settings)
     return years
 
 

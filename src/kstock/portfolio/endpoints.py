@@ -34,6 +34,7 @@ from kstock.portfolio.schemas import (
     TransactionList,
     TransactionOut,
 )
+from kstock.portfolio.state import state_of
 
 router = APIRouter(prefix="/portfolios", tags=["portfolios"])
 
@@ -45,8 +46,8 @@ HoldingCode = Annotated[
 
 def _announce(request: Request, session: SessionDep, portfolio_id: uuid.UUID) -> None:
     """Live P&L subscribers of the portfolio, on every instance, reload it once this request commits."""
-    state = request.app.state
-    announce_change(session, getattr(state, "broker", None), getattr(state, "portfolio_cache", None), portfolio_id)
+    state = state_of(request)
+    announce_change(session, state.broker, state.portfolio_cache, portfolio_id)
 
 
 _NOT_YOURS = "Another user's portfolio answers 404 `PORTFOLIO_NOT_FOUND`, exactly like a missing one."
@@ -64,7 +65,7 @@ _NOT_YOURS = "Another user's portfolio answers 404 `PORTFOLIO_NOT_FOUND`, exactl
 async def create_portfolio(
     request: Request, session: SessionDep, principal: CurrentPrincipal, body: PortfolioIn
 ) -> Response:
-    portfolio = await service.create_portfolio(session, principal, request.app.state.settings, body)
+    portfolio = await service.create_portfolio(session, principal, state_of(request).settings, body)
     return JSONResponse(service.portfolio_dict(portfolio), status_code=status.HTTP_201_CREATED)
 
 
@@ -92,7 +93,7 @@ async def list_portfolios(session: SessionDep, snapshot: SnapshotDep, principal:
 async def get_portfolio(
     request: Request, session: SessionDep, snapshot: SnapshotDep, principal: CurrentPrincipal, portfolio_id: PortfolioId
 ) -> Response:
-    cache = request.app.state.portfolio_cache
+    cache = state_of(request).portfolio_cache
     body = await valuation.portfolio_detail_body(session, principal, portfolio_id, snapshot, cache)
     return Response(body, media_type="application/json")
 
@@ -145,7 +146,7 @@ async def add_holding(
     portfolio_id: PortfolioId,
     body: HoldingIn,
 ) -> Response:
-    settings = request.app.state.settings
+    settings = state_of(request).settings
     code = await transactions.add_holding(session, principal, settings, snapshot, portfolio_id, body)
     _announce(request, session, portfolio_id)
     return JSONResponse(
@@ -212,7 +213,7 @@ async def add_transaction(
     portfolio_id: PortfolioId,
     body: TransactionIn,
 ) -> Response:
-    settings = request.app.state.settings
+    settings = state_of(request).settings
     transaction = await transactions.add_transaction(session, principal, settings, snapshot, portfolio_id, body)
     _announce(request, session, portfolio_id)
     return JSONResponse(transactions.transaction_dict(transaction), status_code=status.HTTP_201_CREATED)

@@ -17,6 +17,7 @@ from kstock.kit.pagination import Page, PageDep
 from kstock.kit.responses import JSONResponse
 from kstock.kit.validators import StrictUUID
 from kstock.market.dependencies import SnapshotDep, get_snapshot
+from kstock.market.state import state_of
 from kstock.screener import engine, service
 from kstock.screener.schemas import (
     SPEC_EXAMPLE,
@@ -106,7 +107,7 @@ async def create_screen(
     principal: CurrentPrincipal,
     body: Annotated[SavedScreenIn, Body(openapi_examples={"spec": {"value": _SAVED_EXAMPLE}})],
 ) -> Response:
-    screen = await service.create_screen(session, principal, request.app.state.settings, body.name, body.definition)
+    screen = await service.create_screen(session, principal, state_of(request).settings, body.name, body.definition)
     return JSONResponse(service.saved_dict(screen), status_code=status.HTTP_201_CREATED)
 
 

@@ -27,6 +27,7 @@ from kstock.stream.budget import limit_refusal
 from kstock.stream.connection import Connection
 from kstock.stream.hub import Hub
 from kstock.stream.protocol import CloseCode
+from kstock.stream.state import find_state_of_app
 from kstock.stream.wire import close, wire_for
 
 log = structlog.get_logger("kstock.stream.endpoint")
@@ -53,7 +54,8 @@ async def _authenticate(scope: Scope) -> tuple[Principal | None, str]:
     if not credential:
         return None, "authentication required: ?token=<access token or API key>"
     connection = HTTPConnection(scope)
-    guard: BruteForceGuard | None = getattr(scope["app"].state, "throttle", None)
+    state = find_state_of_app(scope["app"])
+    guard: BruteForceGuard | None = None if state is None else state.throttle
     try:
         if guard is not None:  # an address that failed too often is refused before its credential is looked at
             await guard.check_credentials(connection)
@@ -90,7 +92,8 @@ async def serve_stream(scope: Scope, receive: Receive, send: Send) -> None:
     ``receive``)."""
     if (await receive())["type"] != "websocket.connect":
         return
-    hub: Hub | None = getattr(scope["app"].state, "hub", None)
+    state = find_state_of_app(scope["app"])
+    hub: Hub | None = None if state is None else state.hub
     principal, reason = await _authenticate(scope)
     # Read once, for the credential: a connection keeps neither (memory on 10,000 of them; no token lingering).
     scope["headers"] = []

@@ -1,6 +1,6 @@
 """The stream's resources in an API process: the broker, the hub, live P&L and, under ``serve --demo``, the feed.
 
-Built in the application's lifespan (nothing connects at import time) and reached through ``app.state``.
+Built in the application's lifespan (nothing connects at import time) and set on the application state.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from kstock.stream.accounts import AccountWatcher
 from kstock.stream.budget import StreamBudget
 from kstock.stream.hub import Hub
 from kstock.stream.portfolios import PortfolioWatcher
+from kstock.stream.state import state_of_app
 
 
 def _invalidate(cache: PortfolioCache, raw_id: str) -> None:
@@ -51,26 +52,24 @@ async def stream_runtime(
     broker = create_broker(settings.redis_url, prefix=settings.redis_prefix)
     await broker.start()
     hub = Hub(broker, snapshot, settings)
-    hub.budget = StreamBudget(getattr(app.state, "redis", None), settings.redis_prefix)
+    state = state_of_app(app)
+    hub.budget = StreamBudget(state.redis, settings.redis_prefix)
     metrics.track(hub)
     hub.portfolios = PortfolioWatcher(sessionmaker, snapshot)
     hub.portfolio_listeners.append(hub.portfolios.changed)
     hub.accounts = AccountWatcher(sessionmaker, snapshot, broker)
-    cache: PortfolioCache | None = getattr(app.state, "portfolio_cache", None)
-    if cache is not None:
-        hub.portfolio_listeners.append(lambda portfolio_id: _invalidate(cache, portfolio_id))
-    identity_cache: IdentityCache | None = getattr(app.state, "identity_cache", None)
-    if identity_cache is not None:
-        hub.revocation_listeners.append(lambda ended: _forget(identity_cache, ended))
+    cache, identity_cache = state.portfolio_cache, state.identity_cache
+    hub.portfolio_listeners.append(lambda portfolio_id: _invalidate(cache, portfolio_id))
+    hub.revocation_listeners.append(lambda ended: _forget(identity_cache, ended))
     app_connection = HTTPConnection({"type": "websocket", "app": app, "headers": []})
 
     async def recheck(principal: Principal) -> None:
         await recheck_principal(app_connection, principal)
 
     hub.recheck = recheck
-    app.state.broker = broker
-    app.state.hub = hub
-    app.state.feed = None
+    state.broker = broker
+    state.hub = hub
+    state.feed = None
     feed_task: asyncio.Task[None] | None = None
     try:
         await hub.start()
@@ -80,7 +79,7 @@ async def stream_runtime(
 
             feed = await FeedRunner.from_database(engine, broker, settings)
             feed.attach_trading(settings)
-            app.state.feed = feed
+            state.feed = feed
             feed_task = asyncio.create_task(feed.run(), name="feed")
         yield hub
     finally:

@@ -72,6 +72,7 @@ from kstock.trading.schemas import (
     StrategyPatch,
     TradeList,
 )
+from kstock.trading.state import state_of
 from kstock.trading.strategies import STRATEGIES
 
 router = APIRouter(prefix="/trading", tags=["trading"])
@@ -84,12 +85,12 @@ ACCOUNT_ERRORS = error_responses(400, 404)
 
 
 def _view(request: Request, snapshot: MarketSnapshot | None) -> MarketView:
-    return MarketView(getattr(request.app.state, "broker", None), snapshot)
+    return MarketView(state_of(request).broker, snapshot)
 
 
 def _publish_after_commit(request: Request, session: SessionDep) -> None:
     """Send the account events the request queued once its transaction commits (never on a rollback)."""
-    broker = getattr(request.app.state, "broker", None)
+    broker = state_of(request).broker
 
     async def send() -> None:
         await events.publish(broker, events.take_pending(session))
@@ -111,7 +112,7 @@ def _market_of(snapshot: MarketSnapshot | None) -> Callable[[str], str]:
 def _desk(request: Request, snapshot: MarketSnapshot | None) -> Desk:
     """The order desk of a request: quotes from the feed's retained messages, prices and markets from the snapshot,
     the deployment's costs and preview key."""
-    settings = request.app.state.settings
+    settings = state_of(request).settings
     return Desk(
         accounts.cost_schedule(settings),
         snapshot_prices(snapshot),
@@ -151,8 +152,8 @@ async def _account_body(
 async def engine_status(request: Request, snapshot: SnapshotDep, principal: CurrentPrincipal) -> Response:
     view = _view(request, snapshot)
     feed = await view.feed_status()
-    broker = getattr(request.app.state, "broker", None)
-    started = getattr(request.app.state, "started_at", None)
+    state = state_of(request)
+    broker, started = state.broker, state.started_at
     body = {
         "feed": {
             "connected": feed is not None and bool(broker is not None and broker.connected),
@@ -204,7 +205,7 @@ async def create_account(
     request: Request, session: SessionDep, snapshot: SnapshotDep, principal: CurrentPrincipal, body: AccountIn
 ) -> Response:
     account = await accounts.create_account(
-        session, principal, request.app.state.settings, body.name, body.starting_cash
+        session, principal, state_of(request).settings, body.name, body.starting_cash
     )
     return JSONResponse(render.account_dict(account, [], snapshot_prices(snapshot)), status_code=201)
 
@@ -613,7 +614,7 @@ async def get_config(
     request: Request, session: SessionDep, principal: CurrentPrincipal, account_id: AccountId
 ) -> Response:
     account = await accounts.owned_account(session, principal, account_id)
-    settings = request.app.state.settings
+    settings = state_of(request).settings
     return JSONResponse(control.config(account, accounts.cost_schedule(settings), settings.trading_preview_ttl_s))
 
 

@@ -1,0 +1,26 @@
+"""What the trading endpoints read from the application state (``kstock.runtime.AppState``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final, Protocol
+
+from starlette.requests import HTTPConnection
+
+from kstock import state as app_state
+from kstock.broker.base import Broker
+from kstock.config import Settings
+
+
+class TradingState(Protocol):
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def broker(self) -> Broker | None: ...
+
+    @property
+    def started_at(self) -> float: ...
+
+
+state_of: Final[Callable[[HTTPConnection], TradingState]] = app_state.state_of
